@@ -1,0 +1,128 @@
+//! Opening the database: pools, SQLite pragmas and migrations.
+
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
+use sea_orm_migration::MigratorTrait;
+
+use crate::dialect::Dialect;
+use crate::migrations::Migrator;
+use crate::{Error, Result};
+
+/// How to open the store.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// `sqlite://path/to/file.db` or `postgres://user@host/db`.
+    pub database_url: String,
+    /// Connections in the read pool (and the whole pool on PostgreSQL).
+    pub pool_size: u32,
+}
+
+/// The database behind Tillit: a read pool and a write pool.
+///
+/// SQLite has one writer: a second write connection turns lock waits into
+/// `SQLITE_BUSY` under load, so all writes share one connection while reads use
+/// a pool. PostgreSQL uses one pool for both, with row locks for writers.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) reader: DatabaseConnection,
+    pub(crate) writer: DatabaseConnection,
+    pub(crate) dialect: Dialect,
+}
+
+impl Store {
+    /// Opens the database named in `options` and brings its schema up to date.
+    pub async fn connect(options: &StoreOptions) -> Result<Store> {
+        let url = options.database_url.as_str();
+        let store = if url.starts_with("sqlite:") {
+            create_sqlite_dir(url)?;
+            let writer = Database::connect(sqlite_options(url, 1)).await?;
+            // Migrate before the readers open: they must see the final schema.
+            Migrator::up(&writer, None).await?;
+            let reader = Database::connect(sqlite_options(url, options.pool_size)).await?;
+            Store {
+                reader,
+                writer,
+                dialect: Dialect(DbBackend::Sqlite),
+            }
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let mut opts = ConnectOptions::new(url);
+            opts.max_connections(options.pool_size)
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(30))
+                .sqlx_logging(false);
+            let pool = Database::connect(opts).await?;
+            Migrator::up(&pool, None).await?;
+            Store {
+                reader: pool.clone(),
+                writer: pool,
+                dialect: Dialect(DbBackend::Postgres),
+            }
+        } else {
+            return Err(Error::UnsupportedUrl(url.to_owned()));
+        };
+        Ok(store)
+    }
+
+    /// Whether the database answers a trivial query (for `/readyz`).
+    pub async fn ping(&self) -> bool {
+        self.reader.ping().await.is_ok()
+    }
+
+    /// `"sqlite"` or `"postgres"`, for logs and metrics.
+    pub fn backend_name(&self) -> &'static str {
+        if self.dialect.is_postgres() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    }
+
+    /// Closes both pools, waiting for checked-out connections to return.
+    pub async fn close(self) {
+        let _ = self.reader.close().await;
+        if !self.dialect.is_postgres() {
+            let _ = self.writer.close().await;
+        }
+    }
+}
+
+fn sqlite_options(url: &str, connections: u32) -> ConnectOptions {
+    let mut opts = ConnectOptions::new(url);
+    opts.max_connections(connections)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            // WAL with synchronous=NORMAL survives a killed process (the WAL is
+            // written before commit returns); only an OS crash may lose the tail.
+            o.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+        });
+    opts
+}
+
+/// Creates the folder an SQLite database file lives in.
+fn create_sqlite_dir(url: &str) -> Result<()> {
+    let path = url
+        .trim_start_matches("sqlite:")
+        .trim_start_matches("//")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path.starts_with(":memory:") {
+        return Ok(());
+    }
+    if let Some(dir) = std::path::Path::new(path).parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).map_err(|source| Error::DataDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+    }
+    Ok(())
+}

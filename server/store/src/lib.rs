@@ -1,0 +1,59 @@
+//! Tillit's store: resource versions, search index rows and the change feed, on
+//! SQLite (embedded default) or PostgreSQL (production) through sea-orm.
+//!
+//! One code path serves both databases; the few differences (placeholders, the
+//! `jsonb` column, row locks) are decided by [`Dialect`] in the SQL text, not by
+//! a backend trait. The store knows nothing of HTTP or FHIRPath: callers hand it
+//! the index rows they extracted.
+
+mod connect;
+mod dialect;
+mod history;
+mod migrations;
+mod read;
+mod search;
+mod write;
+
+pub use connect::{Store, StoreOptions};
+pub use history::{HistoryEntry, HistoryQuery, HistoryScope};
+pub use read::Stored;
+pub use search::{Criterion, SearchPage, SearchQuery, TimeWindow, TokenRow};
+pub use write::{Current, Method, NewVersion, Transaction};
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    /// Another writer created the same resource version first.
+    #[error("version conflict on {0}")]
+    Conflict(String),
+    /// The database URL names no supported database.
+    #[error("unsupported database URL '{0}': use sqlite://… or postgres://…")]
+    UnsupportedUrl(String),
+    /// The data directory for an SQLite database could not be created.
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Turns a unique-constraint violation into [`Error::Conflict`], so that two
+    /// writers racing to create the same version get a conflict, not a 500.
+    fn from_write(err: sea_orm::DbErr, what: &str) -> Error {
+        let text = err.to_string();
+        if text.contains("UNIQUE constraint") || text.contains("duplicate key") {
+            Error::Conflict(what.to_owned())
+        } else {
+            Error::Database(err)
+        }
+    }
+}
+
+/// The store's result type.
+pub type Result<T> = std::result::Result<T, Error>;

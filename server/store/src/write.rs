@@ -1,0 +1,191 @@
+//! Writing versions: every write runs in a [`Transaction`], one per interaction
+//! (a whole transaction Bundle is one).
+
+use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait, Value};
+use tillit_model::{Instant, ResourceKey, VersionId};
+
+use crate::dialect::Dialect;
+use crate::read::read_current;
+use crate::search::TokenRow;
+use crate::{Error, Result, Store, Stored};
+
+/// The current version of a resource as a writer sees it (locked until commit).
+pub type Current = Stored;
+
+/// The HTTP method a version was written by, as history reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// `POST`: a create.
+    Post,
+    /// `PUT`: an update, or an update-as-create.
+    Put,
+    /// `PATCH`: a patch.
+    Patch,
+    /// `DELETE`: a deletion.
+    Delete,
+}
+
+impl Method {
+    /// The method name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+
+    pub(crate) fn parse(raw: &str) -> Method {
+        match raw {
+            "POST" => Method::Post,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            _ => Method::Put,
+        }
+    }
+}
+
+/// One version to write.
+#[derive(Clone, Debug)]
+pub struct NewVersion<'a> {
+    /// Which resource.
+    pub key: &'a ResourceKey,
+    /// Its new version number: one more than the current one.
+    pub version: VersionId,
+    /// The time of the write.
+    pub last_updated: Instant,
+    /// How it was written.
+    pub method: Method,
+    /// The resource JSON, or `None` for a deletion.
+    pub content: Option<&'a str>,
+    /// The index rows of this version (empty for a deletion).
+    pub tokens: &'a [TokenRow],
+}
+
+/// A database transaction that interactions write through.
+pub struct Transaction {
+    pub(crate) txn: DatabaseTransaction,
+    pub(crate) dialect: Dialect,
+}
+
+impl Store {
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> Result<Transaction> {
+        Ok(Transaction {
+            txn: self.writer.begin().await?,
+            dialect: self.dialect,
+        })
+    }
+}
+
+impl Transaction {
+    /// The current version of `key`, locked against other writers until commit.
+    pub async fn current(&self, key: &ResourceKey) -> Result<Option<Current>> {
+        read_current(&self.txn, self.dialect, key, true).await
+    }
+
+    /// Writes one version: the history row, the current-version pointer and the
+    /// index rows. Two writers racing for the same version get [`Error::Conflict`].
+    pub async fn write(&self, new: &NewVersion<'_>) -> Result<()> {
+        let d = self.dialect;
+        let key = new.key;
+        let insert_version = format!(
+            "INSERT INTO resource_version (res_type, res_id, version, last_updated, method, content)
+             VALUES (?, ?, ?, ?, ?, {}) RETURNING seq",
+            d.content_param()
+        );
+        let stmt = d.stmt(
+            &insert_version,
+            vec![
+                key.resource_type.clone().into(),
+                key.id.as_str().into(),
+                new.version.0.into(),
+                new.last_updated.0.into(),
+                new.method.as_str().into(),
+                new.content.map(str::to_owned).into(),
+            ],
+        );
+        let row = self
+            .txn
+            .query_one_raw(stmt)
+            .await
+            .map_err(|e| Error::from_write(e, &key.to_string()))?;
+        let seq: i64 = match row {
+            Some(row) => row.try_get_by_index(0)?,
+            None => return Err(Error::Conflict(key.to_string())),
+        };
+        let upsert = d.stmt(
+            "INSERT INTO resource (res_type, res_id, version, seq, last_updated, deleted)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (res_type, res_id) DO UPDATE SET version = excluded.version,
+               seq = excluded.seq, last_updated = excluded.last_updated, deleted = excluded.deleted",
+            vec![
+                key.resource_type.clone().into(),
+                key.id.as_str().into(),
+                new.version.0.into(),
+                seq.into(),
+                new.last_updated.0.into(),
+                new.content.is_none().into(),
+            ],
+        );
+        self.txn.execute_raw(upsert).await?;
+        if new.version != VersionId::FIRST {
+            let clear = d.stmt(
+                "DELETE FROM search_token WHERE res_type = ? AND res_id = ?",
+                vec![key.resource_type.clone().into(), key.id.as_str().into()],
+            );
+            self.txn.execute_raw(clear).await?;
+        }
+        self.insert_tokens(key, new.tokens).await
+    }
+
+    async fn insert_tokens(&self, key: &ResourceKey, tokens: &[TokenRow]) -> Result<()> {
+        // Bounded batches keep every statement under SQLite's parameter limit.
+        for chunk in tokens.chunks(150) {
+            let mut sql = String::from(
+                "INSERT INTO search_token (res_type, res_id, param, system, value) VALUES ",
+            );
+            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 5);
+            for (i, token) in chunk.iter().enumerate() {
+                sql.push_str(if i == 0 { "(?, ?, ?, ?, ?)" } else { ", (?, ?, ?, ?, ?)" });
+                values.push(key.resource_type.clone().into());
+                values.push(key.id.as_str().into());
+                values.push(token.param.clone().into());
+                values.push(token.system.clone().into());
+                values.push(token.value.clone().into());
+            }
+            self.txn.execute_raw(self.dialect.stmt(&sql, values)).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether FHIR package `name#version` has been installed into this database.
+    pub async fn package_installed(&self, name: &str, version: &str) -> Result<bool> {
+        let stmt = self.dialect.stmt(
+            "SELECT 1 FROM package WHERE name = ? AND version = ?",
+            vec![name.into(), version.into()],
+        );
+        Ok(self.txn.query_one_raw(stmt).await?.is_some())
+    }
+
+    /// Records that package `name#version` is installed.
+    pub async fn mark_package_installed(&self, name: &str, version: &str) -> Result<()> {
+        let stmt = self.dialect.stmt(
+            "INSERT INTO package (name, version, installed_at) VALUES (?, ?, ?)",
+            vec![name.into(), version.into(), Instant::now().0.into()],
+        );
+        self.txn.execute_raw(stmt).await?;
+        Ok(())
+    }
+
+    /// Makes every write of this transaction durable and visible.
+    pub async fn commit(self) -> Result<()> {
+        Ok(self.txn.commit().await?)
+    }
+
+    /// Undoes every write of this transaction.
+    pub async fn rollback(self) -> Result<()> {
+        Ok(self.txn.rollback().await?)
+    }
+}
