@@ -126,3 +126,16 @@ fn create_sqlite_dir(url: &str) -> Result<()> {
     }
     Ok(())
 }
+
+impl Store {
+    /// Connections in the read pool and how many of them are idle, for `/metrics`.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        if self.dialect.is_postgres() {
+            let pool = self.reader.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        } else {
+            let pool = self.reader.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+    }
+}

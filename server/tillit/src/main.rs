@@ -1,1 +1,78 @@
-fn main() {}
+//! `tillit`: the FHIR R4 server binary and its command line.
+
+mod config;
+mod demo;
+mod import;
+mod serve;
+mod startup;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use config::{Config, Flags};
+
+/// Tillit: a FHIR R4 server for trusted health data sharing.
+#[derive(Parser)]
+#[command(name = "tillit", version, about)]
+struct Cli {
+    #[command(flatten)]
+    flags: Flags,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the FHIR API.
+    Serve,
+    /// Serve the FHIR API with a synthetic Norwegian demo data set seeded.
+    Demo {
+        /// How many demo patients to seed.
+        #[arg(long, default_value_t = 20)]
+        patients: usize,
+    },
+    /// Load Bundles (.json) and NDJSON files (.ndjson) into the database.
+    Import {
+        /// Files or folders to import.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Stop at the first bad entry instead of reporting it and going on.
+        #[arg(long)]
+        stop_on_error: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::resolve(&cli.flags) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("tillit: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    startup::init_tracing(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("tillit: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve => serve::serve(&config, None).await,
+            Command::Demo { patients } => serve::serve(&config, Some(patients)).await,
+            Command::Import { paths, stop_on_error } => import::import(&config, &paths, stop_on_error).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("tillit: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

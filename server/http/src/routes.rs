@@ -1,0 +1,317 @@
+//! The FHIR routes: each handler parses the request into typed values, calls
+//! one interaction and shapes its response. No FHIR logic lives here.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+use tillit_interactions::store::HistoryScope;
+use tillit_interactions::subset::Subset;
+use tillit_interactions::{
+    capabilities, conditional::parse_query, create, delete, history, parse_json, patch, read,
+    search, transaction, update, vread, Error,
+};
+use tillit_model::{Id, Instant, Issue, IssueType, ResourceKey, VersionId};
+
+use crate::negotiate::{check_content_type, negotiate, Negotiated};
+use crate::respond::{json_response, resource_response, Failure};
+use crate::AppState;
+
+type Shared = State<Arc<AppState>>;
+type Result<T> = std::result::Result<T, Failure>;
+
+/// Every FHIR route, relative to `/fhir`.
+pub fn fhir_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", only(post(bundle)))
+        .route("/metadata", only(get(metadata)))
+        .route("/_history", only(get(system_history)))
+        .route(
+            "/{type}",
+            only(get(type_search).post(type_create).put(type_update).delete(type_delete).patch(type_patch)),
+        )
+        .route("/{type}/_search", only(post(type_search_post)))
+        .route("/{type}/_history", only(get(type_history)))
+        .route(
+            "/{type}/{id}",
+            only(get(instance_read).put(instance_update).delete(instance_delete).patch(instance_patch)),
+        )
+        .route("/{type}/{id}/_history", only(get(instance_history)))
+        .route("/{type}/{id}/_history/{vid}", only(get(instance_vread)))
+}
+
+/// A route whose other methods get 405 with an OperationOutcome.
+fn only(router: MethodRouter<Arc<AppState>>) -> MethodRouter<Arc<AppState>> {
+    router.fallback(|| async {
+        Failure::Status(
+            StatusCode::METHOD_NOT_ALLOWED,
+            IssueType::NotSupported,
+            "This interaction is not supported on this URL".into(),
+        )
+    })
+}
+
+/// The parts of every FHIR request: decoded query parameters, negotiation, headers.
+pub struct FhirRequest {
+    params: Vec<(String, String)>,
+    negotiated: Negotiated,
+    headers: HeaderMap,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for FhirRequest {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<FhirRequest> {
+        let params = parse_query(parts.uri.query().unwrap_or(""));
+        let negotiated = negotiate(&parts.headers, &params)?;
+        Ok(FhirRequest {
+            params,
+            negotiated,
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+impl FhirRequest {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn if_match(&self) -> Result<Option<VersionId>> {
+        match self.header("if-match") {
+            None => Ok(None),
+            Some(raw) => VersionId::parse(raw).map(Some).ok_or_else(|| {
+                Failure::Fhir(Error::invalid(Issue::error(
+                    IssueType::Value,
+                    format!("If-Match '{raw}' is not a version ETag such as W/\"3\""),
+                )))
+            }),
+        }
+    }
+
+    /// The body as JSON, after checking its size and content type.
+    fn json(&self, body: std::result::Result<Bytes, BytesRejection>, patch: bool) -> Result<serde_json::Value> {
+        let body = body.map_err(|rejection| {
+            let status = rejection.status();
+            let code = if status == StatusCode::PAYLOAD_TOO_LARGE { IssueType::TooLong } else { IssueType::Invalid };
+            Failure::Status(status, code, format!("The request body was refused: {}", rejection.body_text()))
+        })?;
+        check_content_type(&self.headers, patch)?;
+        Ok(parse_json(&body)?)
+    }
+
+    fn query(&self) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in self.params.iter().filter(|(k, _)| k != "_format" && k != "_pretty") {
+            query.append_pair(k, v);
+        }
+        query.finish()
+    }
+}
+
+fn key(resource_type: String, id: &str) -> Result<ResourceKey> {
+    let id = Id::parse(id).map_err(|e| Failure::Fhir(Error::invalid(Issue::error(IssueType::Value, e.to_string()))))?;
+    Ok(ResourceKey::new(resource_type, id))
+}
+
+fn bundle_response(body: String, req: &FhirRequest) -> Response {
+    json_response(StatusCode::OK, body, req.negotiated.pretty)
+}
+
+async fn metadata(State(app): Shared, req: FhirRequest) -> Response {
+    let statement = capabilities::capability_statement(&app.repo);
+    json_response(StatusCode::OK, statement.to_string(), req.negotiated.pretty)
+}
+
+async fn bundle(State(app): Shared, req: FhirRequest, body: std::result::Result<Bytes, BytesRejection>) -> Result<Response> {
+    let bundle = req.json(body, false)?;
+    if bundle.get("resourceType").and_then(|t| t.as_str()) != Some("Bundle") {
+        return Err(Failure::Fhir(Error::invalid(Issue::error(
+            IssueType::Invalid,
+            "Only a batch or transaction Bundle can be posted to the base URL",
+        ))));
+    }
+    let minimal = req.negotiated.prefer == crate::negotiate::Return::Minimal;
+    Ok(bundle_response(transaction::process(&app.repo, bundle, minimal).await?, &req))
+}
+
+async fn system_history(State(app): Shared, req: FhirRequest) -> Result<Response> {
+    let url = format!("{}/_history", app.repo.base_url);
+    Ok(bundle_response(history::history(&app.repo, HistoryScope::System, &req.params, &url).await?, &req))
+}
+
+async fn type_search(State(app): Shared, Path(t): Path<String>, req: FhirRequest) -> Result<Response> {
+    let url = format!("{}/{t}", app.repo.base_url);
+    let body = search::search(&app.repo, &t, &req.params, &url, req.negotiated.strict).await?;
+    Ok(bundle_response(body, &req))
+}
+
+async fn type_search_post(
+    State(app): Shared,
+    Path(t): Path<String>,
+    req: FhirRequest,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    let form = body.map(|b| parse_query(&String::from_utf8_lossy(&b))).unwrap_or_default();
+    let params: Vec<(String, String)> = req.params.iter().cloned().chain(form).collect();
+    let url = format!("{}/{t}", app.repo.base_url);
+    let body = search::search(&app.repo, &t, &params, &url, req.negotiated.strict).await?;
+    Ok(bundle_response(body, &req))
+}
+
+async fn type_create(
+    State(app): Shared,
+    Path(t): Path<String>,
+    req: FhirRequest,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    let resource = req.json(body, false)?;
+    let if_none_exist = req.header("if-none-exist").map(|q| q.trim_start_matches(&format!("{t}?")).to_owned());
+    let written = create::create(&app.repo, &t, resource, if_none_exist.as_deref()).await?;
+    let status = if written.created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok(resource_response(status, &app.repo.base_url, &written.key, &written.stored, None, &req.negotiated, true))
+}
+
+async fn type_update(
+    State(app): Shared,
+    Path(t): Path<String>,
+    req: FhirRequest,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    let resource = req.json(body, false)?;
+    let written = update::conditional_update(&app.repo, &t, &req.query(), resource, req.if_match()?).await?;
+    Ok(written_response(&app, &written, &req))
+}
+
+async fn type_delete(State(app): Shared, Path(t): Path<String>, req: FhirRequest) -> Result<Response> {
+    let count = delete::conditional_delete(&app.repo, &t, &req.query()).await?;
+    Ok(deleted_response(&format!("Deleted {count} {t} resource(s)"), &req))
+}
+
+async fn type_patch(
+    State(app): Shared,
+    Path(t): Path<String>,
+    req: FhirRequest,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    let operations = req.json(body, true)?;
+    let written = patch::conditional_patch(&app.repo, &t, &req.query(), operations, req.if_match()?).await?;
+    Ok(written_response(&app, &written, &req))
+}
+
+async fn type_history(State(app): Shared, Path(t): Path<String>, req: FhirRequest) -> Result<Response> {
+    let url = format!("{}/{t}/_history", app.repo.base_url);
+    Ok(bundle_response(history::history(&app.repo, HistoryScope::Type(t), &req.params, &url).await?, &req))
+}
+
+async fn instance_read(State(app): Shared, Path((t, id)): Path<(String, String)>, req: FhirRequest) -> Result<Response> {
+    let key = key(t, &id)?;
+    let stored = read::read(&app.repo, &key).await?;
+    if not_modified(&req, &stored) {
+        return Ok(StatusCode::NOT_MODIFIED.into_response());
+    }
+    let body = subset_body(&app, &req, &stored)?;
+    Ok(resource_response(StatusCode::OK, &app.repo.base_url, &key, &stored, body, &req.negotiated, false))
+}
+
+async fn instance_vread(
+    State(app): Shared,
+    Path((t, id, vid)): Path<(String, String, String)>,
+    req: FhirRequest,
+) -> Result<Response> {
+    let key = key(t, &id)?;
+    let version = VersionId::parse(&vid).ok_or_else(|| {
+        Failure::Fhir(Error::invalid(Issue::error(IssueType::Value, format!("'{vid}' is not a version id"))))
+    })?;
+    let stored = vread::vread(&app.repo, &key, version).await?;
+    let body = subset_body(&app, &req, &stored)?;
+    Ok(resource_response(StatusCode::OK, &app.repo.base_url, &key, &stored, body, &req.negotiated, false))
+}
+
+async fn instance_update(
+    State(app): Shared,
+    Path((t, id)): Path<(String, String)>,
+    req: FhirRequest,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    let key = key(t, &id)?;
+    let resource = req.json(body, false)?;
+    let written = update::update(&app.repo, &key, resource, req.if_match()?).await?;
+    Ok(written_response(&app, &written, &req))
+}
+
+async fn instance_patch(
+    State(app): Shared,
+    Path((t, id)): Path<(String, String)>,
+    req: FhirRequest,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    let key = key(t, &id)?;
+    let operations = req.json(body, true)?;
+    let written = patch::patch(&app.repo, &key, operations, req.if_match()?).await?;
+    Ok(written_response(&app, &written, &req))
+}
+
+async fn instance_delete(State(app): Shared, Path((t, id)): Path<(String, String)>, req: FhirRequest) -> Result<Response> {
+    let key = key(t, &id)?;
+    let version = delete::delete(&app.repo, &key, req.if_match()?).await?;
+    let mut response = deleted_response(&format!("Deleted {key}"), &req);
+    if let Some(version) = version {
+        if let Ok(etag) = version.etag().parse() {
+            response.headers_mut().insert(axum::http::header::ETAG, etag);
+        }
+    }
+    Ok(response)
+}
+
+async fn instance_history(
+    State(app): Shared,
+    Path((t, id)): Path<(String, String)>,
+    req: FhirRequest,
+) -> Result<Response> {
+    let key = key(t, &id)?;
+    let url = format!("{}/{key}/_history", app.repo.base_url);
+    Ok(bundle_response(history::history(&app.repo, HistoryScope::Instance(key), &req.params, &url).await?, &req))
+}
+
+fn written_response(app: &AppState, written: &tillit_interactions::Written, req: &FhirRequest) -> Response {
+    let status = if written.created { StatusCode::CREATED } else { StatusCode::OK };
+    resource_response(status, &app.repo.base_url, &written.key, &written.stored, None, &req.negotiated, true)
+}
+
+fn deleted_response(text: &str, req: &FhirRequest) -> Response {
+    match req.negotiated.prefer {
+        crate::negotiate::Return::OperationOutcome => {
+            let outcome = tillit_model::operation_outcome(&[Issue::information(IssueType::Informational, text)]);
+            json_response(StatusCode::OK, outcome.to_string(), req.negotiated.pretty)
+        }
+        _ => StatusCode::NO_CONTENT.into_response(),
+    }
+}
+
+/// `_summary`/`_elements` applied to a read, or `None` for the stored body.
+fn subset_body(app: &AppState, req: &FhirRequest, stored: &tillit_interactions::Stored) -> Result<Option<String>> {
+    let subset = Subset::from_params(&req.params)?;
+    Ok(match (subset, &stored.content) {
+        (Some(subset), Some(content)) => Some(subset.apply(&app.repo, content)),
+        _ => None,
+    })
+}
+
+/// `If-None-Match` naming the current version, or `If-Modified-Since` not
+/// before the last update: the client's copy is current.
+fn not_modified(req: &FhirRequest, stored: &tillit_interactions::Stored) -> bool {
+    if let Some(tag) = req.header("if-none-match") {
+        return tag.split(',').any(|t| t.trim() == "*" || VersionId::parse(t) == Some(stored.version));
+    }
+    if let Some(since) = req.header("if-modified-since").and_then(Instant::parse_http_date) {
+        return stored.last_updated.millis() / 1000 <= since.millis() / 1000;
+    }
+    false
+}

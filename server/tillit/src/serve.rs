@@ -1,0 +1,58 @@
+//! `tillit serve` and `tillit demo`: run the HTTP server until SIGTERM or
+//! Ctrl-C, finishing in-flight requests before exiting.
+
+use tillit_http::{app, install_metrics, HttpOptions};
+
+use crate::config::Config;
+use crate::{demo, startup};
+
+/// Serves the API; with `demo_patients`, seeds the demo data set first.
+pub async fn serve(config: &Config, demo_patients: Option<usize>) -> Result<(), startup::StartupError> {
+    if config.auth_off {
+        tracing::warn!(
+            "AUTHENTICATION IS OFF: every client can read and write everything. \
+             Use this open mode only for sandboxes, demos and tests."
+        );
+    }
+    let metrics = install_metrics();
+    let repo = startup::repository(config).await?;
+    if let Some(patients) = demo_patients {
+        demo::seed(&repo, patients).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| startup::StartupError::Other(format!("cannot listen on {}: {e}", config.listen)))?;
+    let router = app(repo.clone(), &HttpOptions { body_limit: config.body_limit }, metrics);
+    tracing::info!(listen = %config.listen, base = %config.base_url, "tillit is serving");
+    if demo_patients.is_some() {
+        demo::print_urls(&config.base_url);
+    }
+    tillit_http::serve(listener, router, shutdown_signal())
+        .await
+        .map_err(|e| startup::StartupError::Other(format!("server failed: {e}")))?;
+    tracing::info!("in-flight requests finished; closing the database");
+    repo.store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,98 @@
+//! Start-up shared by every command: logging, the packages, the registry,
+//! the validator and the database, wired into one [`Repository`].
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tillit_conformance::{Package, Registry, StructureValidator};
+use tillit_interactions::store::{Store, StoreOptions};
+use tillit_interactions::{packages, Repository};
+
+use crate::config::Config;
+
+/// The packages built into the binary, so the server works offline.
+const BUILT_IN: [(&str, &[u8]); 2] = [
+    (
+        "hl7.fhir.r4.core-4.0.1.tgz",
+        include_bytes!("../../../profiles/hl7.fhir.r4.core-4.0.1.tgz"),
+    ),
+    (
+        "hl7.fhir.uv.ips-2.0.0.tgz",
+        include_bytes!("../../../profiles/hl7.fhir.uv.ips-2.0.0.tgz"),
+    ),
+];
+
+/// Why start-up failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A package could not be loaded.
+    #[error(transparent)]
+    Package(#[from] tillit_conformance::PackageError),
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] tillit_interactions::store::Error),
+    /// Installing packages into the database failed.
+    #[error("installing packages: {0}")]
+    Install(#[from] tillit_interactions::Error),
+    /// Another start-up step failed.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Sets up logging: text for people, JSON lines for log pipelines.
+pub fn init_tracing(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TILLIT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if config.json_logs {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Loads the packages, builds the registry and validator, opens the database
+/// and installs packages it has not seen yet.
+pub async fn repository(config: &Config) -> Result<Repository, StartupError> {
+    let started = Instant::now();
+    let extra = config.packages.clone();
+    let registry = tokio::task::spawn_blocking(move || load_registry(&extra))
+        .await
+        .map_err(|e| StartupError::Other(format!("package loading failed: {e}")))??;
+    let validator = StructureValidator::new(&registry);
+    tracing::info!(
+        packages = registry.packages().len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "definitions loaded"
+    );
+    let store = Store::connect(&StoreOptions {
+        database_url: config.database_url.clone(),
+        pool_size: config.pool_size,
+    })
+    .await?;
+    let repo = Repository {
+        store,
+        registry: Arc::new(registry),
+        validator: Arc::new(validator),
+        base_url: config.base_url.clone(),
+    };
+    let installed = packages::install(&repo).await?;
+    tracing::info!(
+        database = repo.store.backend_name(),
+        installed,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "repository ready"
+    );
+    Ok(repo)
+}
+
+fn load_registry(extra: &[std::path::PathBuf]) -> Result<Registry, StartupError> {
+    let mut packages = Vec::with_capacity(BUILT_IN.len() + extra.len());
+    for (label, bytes) in BUILT_IN {
+        packages.push(Package::from_tgz_bytes(label, bytes)?);
+    }
+    for path in extra {
+        packages.push(Package::load(path)?);
+    }
+    Ok(Registry::new(packages))
+}

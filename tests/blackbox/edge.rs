@@ -1,0 +1,78 @@
+//! Bad input and the operations surface: every refusal is a 4xx with an
+//! OperationOutcome; metadata, health and metrics answer.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::db_test;
+
+async fn outcome(resp: reqwest::Response, status: u16) -> Value {
+    assert_eq!(resp.status().as_u16(), status);
+    let body: Value = resp.json().await.expect("an OperationOutcome body");
+    assert_eq!(body["resourceType"], "OperationOutcome", "{body}");
+    body
+}
+
+db_test!(malformed_json_reports_line_and_column, |srv| {
+    let resp = srv.request(Method::POST, "Patient").header("content-type", "application/fhir+json")
+        .body("{\n  \"resourceType\": \"Patient\",\n  \"active\": tru\n}").send().await.unwrap();
+    let body = outcome(resp, 400).await;
+    let ext = body["issue"][0]["extension"].as_array().unwrap();
+    assert_eq!(ext[0]["valueInteger"], 3);
+});
+
+db_test!(structural_errors_are_422_with_fhirpath_locations, |srv| {
+    let resp = srv.send(Method::POST, "Patient", &json!({"resourceType": "Patient", "name": [{"given": ["Kari", 7]}], "birthDate": "1980-13-01", "foo": 1})).await;
+    let body = outcome(resp, 422).await;
+    let places: Vec<&str> = body["issue"].as_array().unwrap().iter().filter_map(|i| i["expression"][0].as_str()).collect();
+    assert!(places.contains(&"Patient.name[0].given[1]"), "{places:?}");
+    assert!(places.contains(&"Patient.birthDate"), "{places:?}");
+    assert!(places.contains(&"Patient.foo"), "{places:?}");
+});
+
+db_test!(wrong_formats_and_routes_get_their_status, |srv| {
+    let xml = srv.request(Method::GET, "metadata").header("accept", "application/fhir+xml").send().await.unwrap();
+    outcome(xml, 406).await;
+    let format = srv.get("metadata?_format=xml").await;
+    outcome(format, 406).await;
+    let body = srv.request(Method::POST, "Patient").header("content-type", "application/fhir+xml").body("<Patient/>").send().await.unwrap();
+    outcome(body, 415).await;
+    outcome(srv.get("NotAType/1").await, 404).await;
+    outcome(srv.get("Patient/not_a_valid_id!").await, 400).await;
+    outcome(srv.request(Method::POST, "Patient/123").send().await.unwrap(), 405).await;
+    outcome(srv.get(&srv.base.replace("/fhir", "/nowhere")).await, 404).await;
+});
+
+db_test!(bodies_over_the_limit_are_413, |srv| {
+    let huge = format!("{{\"resourceType\":\"Basic\",\"code\":{{\"text\":\"{}\"}}}}", "x".repeat(70 * 1024 * 1024));
+    let resp = srv.request(Method::POST, "Basic").header("content-type", "application/fhir+json").body(huge).send().await.unwrap();
+    outcome(resp, 413).await;
+});
+
+db_test!(metadata_is_generated_from_the_implementation, |srv| {
+    let cs = srv.get_json("metadata").await;
+    assert_eq!(cs["resourceType"], "CapabilityStatement");
+    assert_eq!(cs["fhirVersion"], "4.0.1");
+    let resources = cs["rest"][0]["resource"].as_array().unwrap();
+    assert!(resources.len() > 140, "every R4 resource type");
+    let patient = resources.iter().find(|r| r["type"] == "Patient").unwrap();
+    let interactions: Vec<&str> = patient["interaction"].as_array().unwrap().iter().map(|i| i["code"].as_str().unwrap()).collect();
+    for code in ["read", "vread", "update", "patch", "delete", "create", "history-instance", "history-type"] {
+        assert!(interactions.contains(&code), "{code}");
+    }
+    let params: Vec<&str> = patient["searchParam"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert!(params.contains(&"identifier") && params.contains(&"_id") && params.contains(&"_lastUpdated"));
+});
+
+db_test!(health_readiness_and_metrics_answer, |srv| {
+    let root = srv.base.replace("/fhir", "");
+    assert_eq!(srv.get(&format!("{root}/healthz")).await.status(), 200);
+    let ready: Value = srv.get(&format!("{root}/readyz")).await.json().await.unwrap();
+    assert_eq!(ready["database"], true);
+    srv.get("metadata").await;
+    let metrics = srv.get(&format!("{root}/metrics")).await.text().await.unwrap();
+    assert!(metrics.contains("tillit_http_requests_total"), "{metrics}");
+    assert!(metrics.contains("tillit_http_request_duration_seconds"));
+    assert!(metrics.contains("tillit_db_pool_connections"));
+    assert!(!metrics.contains("tillit_panics_total"), "no request may reach the panic handler");
+});

@@ -1,0 +1,290 @@
+//! The harness: starts the real `tillit` binary on a free port with a fresh
+//! database (SQLite in a temporary folder, or a new PostgreSQL database) and
+//! talks to it over HTTP.
+//!
+//! PostgreSQL is expected at `TILLIT_TEST_POSTGRES` (default
+//! `postgres://postgres@127.0.0.1:5432`); the tests fail, not skip, without it.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, Response};
+use serde_json::Value;
+
+/// Which database a server runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default.
+    Sqlite,
+    /// The production database.
+    Postgres,
+}
+
+/// A database prepared for one server.
+pub struct Database {
+    /// The URL to give `--database-url`.
+    pub url: String,
+    /// The folder for SQLite files and logs.
+    pub dir: PathBuf,
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl Database {
+    /// A fresh, empty database on `backend`.
+    pub fn fresh(backend: Backend) -> Database {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("tillit-test-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let url = match backend {
+            Backend::Sqlite => format!("sqlite://{}/tillit.db", dir.display()),
+            Backend::Postgres => {
+                let name = format!("tillit_test_{}_{n}", std::process::id());
+                psql(&format!("DROP DATABASE IF EXISTS {name}"));
+                psql(&format!("CREATE DATABASE {name}"));
+                format!("{}/{name}", postgres_base())
+            }
+        };
+        Database { url, dir }
+    }
+}
+
+fn postgres_base() -> String {
+    std::env::var("TILLIT_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// Runs one SQL statement as the postgres user (for creating test databases).
+fn psql(sql: &str) {
+    let url = format!("{}/postgres", postgres_base());
+    let out = Command::new("psql")
+        .args([url.as_str(), "-v", "ON_ERROR_STOP=1", "-qc", sql])
+        .output()
+        .expect("psql must be installed for the PostgreSQL tests");
+    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A running `tillit serve`.
+pub struct Server {
+    /// `http://127.0.0.1:port/fhir`.
+    pub base: String,
+    /// The database it runs on.
+    pub database_url: String,
+    /// The data folder.
+    pub dir: PathBuf,
+    client: reqwest::Client,
+    child: Option<Child>,
+}
+
+/// A free TCP port on the loopback interface.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// The command line for the real binary with `database_url` and `port`.
+pub fn tillit(database_url: &str, port: u16, dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tillit"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TILLIT_LOG", "warn")
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--database-url", database_url])
+        .args(["--data-dir", &dir.display().to_string()])
+        .current_dir(dir);
+    cmd
+}
+
+impl Server {
+    /// Starts a dedicated server on `db`, stopped when dropped.
+    pub fn start_on(db: &Database) -> Server {
+        let port = free_port();
+        let log = std::fs::File::create(db.dir.join("server.log")).expect("log file");
+        let child = tillit(&db.url, port, &db.dir)
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("the tillit binary starts");
+        let server = Server {
+            base: format!("http://127.0.0.1:{port}/fhir"),
+            database_url: db.url.clone(),
+            dir: db.dir.clone(),
+            client: reqwest::Client::builder().timeout(Duration::from_secs(120)).build().expect("client"),
+            child: Some(child),
+        };
+        server.wait_ready();
+        server
+    }
+
+    /// A server shared by every test of this binary on `backend`; it lives until
+    /// the test process exits (the kernel kills it then).
+    pub fn shared(backend: Backend) -> &'static Server {
+        static SQLITE: OnceLock<Server> = OnceLock::new();
+        static POSTGRES: OnceLock<Server> = OnceLock::new();
+        let cell = match backend {
+            Backend::Sqlite => &SQLITE,
+            Backend::Postgres => &POSTGRES,
+        };
+        cell.get_or_init(|| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            // The child dies with the thread that spawned it (PR_SET_PDEATHSIG),
+            // so it is spawned by a thread that lives as long as the process.
+            std::thread::spawn(move || {
+                let db = Database::fresh(backend);
+                let mut server = Server::start_with_parent_death(&db);
+                let child = server.child.take();
+                tx.send(server).expect("send server");
+                let _keep = child;
+                loop {
+                    std::thread::park();
+                }
+            });
+            rx.recv().expect("shared server started")
+        })
+    }
+
+    fn start_with_parent_death(db: &Database) -> Server {
+        use std::os::unix::process::CommandExt;
+        let port = free_port();
+        let log = std::fs::File::create(db.dir.join("server.log")).expect("log file");
+        let mut cmd = tillit(&db.url, port, &db.dir);
+        cmd.arg("serve").stdout(Stdio::null()).stderr(log);
+        // SAFETY: prctl is async-signal-safe and touches only this child.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().expect("the tillit binary starts");
+        let server = Server {
+            base: format!("http://127.0.0.1:{port}/fhir"),
+            database_url: db.url.clone(),
+            dir: db.dir.clone(),
+            client: reqwest::Client::builder().timeout(Duration::from_secs(120)).build().expect("client"),
+            child: Some(child),
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let ready = self.base.replace("/fhir", "/readyz");
+        let deadline = Instant::now() + Duration::from_secs(180);
+        while Instant::now() < deadline {
+            if let Ok(resp) = blocking_get(&ready) {
+                if resp == 200 {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
+        panic!("tillit did not become ready; log:\n{log}");
+    }
+
+    /// Kills the server process at once (`kill -9`), as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the server with SIGTERM and waits for it to exit; returns its status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("server running");
+        // SAFETY: sending a signal to our own child process.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        child.wait().expect("wait")
+    }
+
+    /// A request to `path` (relative to the FHIR base, or absolute).
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let url = if path.starts_with("http") { path.to_owned() } else { format!("{}/{}", self.base, path.trim_start_matches('/')) };
+        self.client.request(method, url)
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path).send().await.expect("GET")
+    }
+
+    /// `GET path`, expecting 200, as JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let resp = self.get(path).await;
+        let status = resp.status();
+        let body: Value = resp.json().await.expect("JSON body");
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    /// `method path` with a FHIR JSON body.
+    pub async fn send(&self, method: Method, path: &str, body: &Value) -> Response {
+        self.request(method, path)
+            .header("content-type", "application/fhir+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Creates `resource` and returns its new id.
+    pub async fn create(&self, resource: Value) -> String {
+        let t = resource["resourceType"].as_str().expect("resourceType").to_owned();
+        let resp = self.send(Method::POST, &t, &resource).await;
+        assert_eq!(resp.status(), 201, "create {t}");
+        let body: Value = resp.json().await.expect("JSON");
+        body["id"].as_str().expect("id").to_owned()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn blocking_get(url: &str) -> std::io::Result<u16> {
+    use std::io::{Read, Write};
+    let rest = url.trim_start_matches("http://");
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut stream = std::net::TcpStream::connect(host)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(stream, "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0))
+}
+
+/// A unique suffix for ids and identifiers, so tests sharing a server never collide.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
+}
+
+/// Runs one test body against the shared server on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! db_test {
+    ($name:ident, |$srv:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $srv = $crate::support::Server::shared($crate::support::Backend::Sqlite);
+                $body
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let $srv = $crate::support::Server::shared($crate::support::Backend::Postgres);
+                $body
+            }
+        }
+    };
+}
