@@ -112,6 +112,6 @@ db_test!(conformance_resources_are_searchable_by_url_version_and_name, |srv| {
     assert!(by_name["total"].as_i64().unwrap() >= 1);
     let read = srv.get_json("StructureDefinition/Patient").await;
     assert_eq!(read["type"], "Patient");
-    let sp = srv.get_json("SearchParameter?url=http://hl7.org/fhir/SearchParameter/Patient-birthdate").await;
+    let sp = srv.get_json("SearchParameter?url=http://hl7.org/fhir/SearchParameter/individual-birthdate").await;
     assert_eq!(sp["total"], 1);
 });

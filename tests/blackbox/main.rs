@@ -4,7 +4,11 @@
 mod support;
 
 mod bundles;
+mod cli;
+mod concurrency;
+mod crash;
 mod conditional;
 mod crud;
 mod edge;
 mod history;
+mod roundtrip;

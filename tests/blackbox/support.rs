@@ -101,9 +101,15 @@ pub fn tillit(database_url: &str, port: u16, dir: &std::path::Path) -> Command {
 impl Server {
     /// Starts a dedicated server on `db`, stopped when dropped.
     pub fn start_on(db: &Database) -> Server {
+        Server::start_with(db, &[])
+    }
+
+    /// Starts a dedicated server on `db` with extra command-line flags.
+    pub fn start_with(db: &Database, flags: &[&str]) -> Server {
         let port = free_port();
         let log = std::fs::File::create(db.dir.join("server.log")).expect("log file");
         let child = tillit(&db.url, port, &db.dir)
+            .args(flags)
             .arg("serve")
             .stdout(Stdio::null())
             .stderr(log)
@@ -113,7 +119,7 @@ impl Server {
             base: format!("http://127.0.0.1:{port}/fhir"),
             database_url: db.url.clone(),
             dir: db.dir.clone(),
-            client: reqwest::Client::builder().timeout(Duration::from_secs(120)).build().expect("client"),
+            client: client(),
             child: Some(child),
         };
         server.wait_ready();
@@ -165,7 +171,7 @@ impl Server {
             base: format!("http://127.0.0.1:{port}/fhir"),
             database_url: db.url.clone(),
             dir: db.dir.clone(),
-            client: reqwest::Client::builder().timeout(Duration::from_secs(120)).build().expect("client"),
+            client: client(),
             child: Some(child),
         };
         server.wait_ready();
@@ -249,6 +255,16 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A client that keeps no idle connections: each test runs its own runtime, and
+/// a pooled connection would die with the runtime that opened it.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(300))
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client")
 }
 
 fn blocking_get(url: &str) -> std::io::Result<u16> {

@@ -16,6 +16,7 @@ struct Allergen {
     severity: &'static str,
     adult_percent: u32,
     child_percent: u32,
+    in_showcase: bool,
 }
 
 const ALLERGENS: [Allergen; 3] = [
@@ -29,6 +30,7 @@ const ALLERGENS: [Allergen; 3] = [
         severity: "moderate",
         adult_percent: 10,
         child_percent: 5,
+        in_showcase: true,
     },
     Allergen {
         substance: snomed("762952008", "Peanut"),
@@ -40,6 +42,7 @@ const ALLERGENS: [Allergen; 3] = [
         severity: "severe",
         adult_percent: 4,
         child_percent: 12,
+        in_showcase: false,
     },
     Allergen {
         substance: snomed("111088007", "Latex"),
@@ -51,6 +54,7 @@ const ALLERGENS: [Allergen; 3] = [
         severity: "mild",
         adult_percent: 3,
         child_percent: 1,
+        in_showcase: false,
     },
 ];
 
@@ -61,7 +65,7 @@ const NO_KNOWN_ALLERGY_PERCENT: u32 = 60;
 
 /// AllergyIntolerances for the patient in `chart`, recorded at the first visit.
 pub(crate) fn add(chart: &mut Chart, rng: &mut Rng) {
-    let child = chart.patient.is_child();
+    let (child, showcase) = (chart.patient.is_child(), chart.patient.is_showcase());
     let percent = |allergen: &Allergen| {
         if child {
             allergen.child_percent
@@ -71,7 +75,7 @@ pub(crate) fn add(chart: &mut Chart, rng: &mut Rng) {
     };
     let found: Vec<&Allergen> = ALLERGENS
         .iter()
-        .filter(|allergen| rng.chance(percent(allergen)))
+        .filter(|allergen| (showcase && allergen.in_showcase) || rng.chance(percent(allergen)))
         .collect();
     if found.is_empty() && rng.chance(NO_KNOWN_ALLERGY_PERCENT) {
         let record = allergy_intolerance(chart, None);

@@ -186,9 +186,11 @@ fn add_encounter(chart: &mut Chart, rng: &mut Rng, date: Date) {
 fn add_conditions(chart: &mut Chart, rng: &mut Rng) {
     let birth = chart.patient.person.birth;
     let first_visit = chart.first_visit().date;
+    let showcase = chart.patient.is_showcase();
     for problem in &PROBLEMS {
         let eligible = (problem.min_age..=problem.max_age).contains(&birth.age());
-        if !eligible || !rng.chance(problem.percent) {
+        let drawn = (showcase && problem.in_showcase) || rng.chance(problem.percent);
+        if !eligible || !drawn {
             continue;
         }
         let earliest = birth

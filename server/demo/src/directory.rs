@@ -4,8 +4,8 @@
 //! A regional health authority owns a hospital trust with two sites (sub-units with their
 //! own organisation numbers). Each of three municipalities has a GP office with two GPs
 //! (*fastleger*) and a public health nurse (*helsesykepleier*) for the child health
-//! programme. Names, organisation numbers and HPR numbers are invented; municipalities,
-//! municipality numbers and postal codes are real.
+//! programme. The health authority, hospitals, GP offices, people and every number are
+//! invented; the municipalities, their municipality numbers and postal codes are real.
 
 use serde_json::{json, Value};
 

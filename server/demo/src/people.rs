@@ -1,7 +1,8 @@
 //! Patients, and RelatedPersons for the parents of the children among them.
 //!
 //! Every fifth patient is a child, with a mother and a father; every tenth, counted from the
-//! seventh, lives abroad and has a D-number instead of a fødselsnummer.
+//! seventh, is not registered as resident (a seasonal worker, say) and has a D-number
+//! instead of a fødselsnummer.
 
 use std::collections::HashSet;
 
@@ -16,9 +17,38 @@ use crate::ids::{
 use crate::names::{adult_given_names, child_given_names, Gender, FAMILY_NAMES};
 use crate::rng::Rng;
 
+/// The patient `tillit demo` points newcomers at. Whatever the draws, they are 60 or older
+/// and have hypertension, type 2 diabetes and a penicillin allergy, so one record shows
+/// every kind of clinical resource in the data set.
+pub(crate) const SHOWCASE_PATIENT: usize = 1;
+
 /// The identity numbers handed out so far: no two people share one.
 #[derive(Default)]
 pub(crate) struct IssuedNumbers(HashSet<String>);
+
+impl IssuedNumbers {
+    /// A birth date and a new identity number whose individual number matches `gender`.
+    fn issue(&mut self, rng: &mut Rng, gender: Gender, birth: &Birth) -> (Date, String) {
+        // About one draw in six is unissuable (a check digit of 10) or already taken.
+        loop {
+            let born = Date::between(rng, birth.first, birth.last);
+            let range = individual_numbers(born.year);
+            let individual =
+                rng.between(range.start() / 2, range.end() / 2) * 2 + gender.individual_parity();
+            let (day, month, year) = (born.day, born.month, born.year);
+            let number = if birth.d_number {
+                synthetic_d_number(day, month, year, individual)
+            } else {
+                synthetic_fnr(day, month, year, individual)
+            };
+            if let Some(number) = number {
+                if self.0.insert(number.clone()) {
+                    return (born, number);
+                }
+            }
+        }
+    }
+}
 
 /// A patient, with what their clinical record needs to know about them.
 pub(crate) struct Patient {
@@ -39,6 +69,11 @@ impl Patient {
     /// Whether the patient is under 18 on the reference date.
     pub(crate) fn is_child(&self) -> bool {
         self.person.birth.age() < 18
+    }
+
+    /// Whether this is the [`SHOWCASE_PATIENT`].
+    pub(crate) fn is_showcase(&self) -> bool {
+        self.number == SHOWCASE_PATIENT
     }
 
     /// A Reference to the Patient.
@@ -105,7 +140,8 @@ pub(crate) fn patient(number: usize, rng: &mut Rng, issued: &mut IssuedNumbers) 
     let family = *rng.pick(FAMILY_NAMES);
     let person = person(rng, issued, gender, family, birth_for(number));
     let municipality = rng.pick(&MUNICIPALITIES);
-    let gp = practitioner_id(*rng.pick(&municipality.gps));
+    let gp_key = rng.pick(&municipality.gps);
+    let gp = practitioner_id(gp_key);
     let home = format!("{} {}", rng.pick(municipality.streets), rng.between(1, 120));
     let id = format!("demo-patient-{number:03}");
     Patient {
@@ -172,6 +208,7 @@ impl Birth {
 
 fn birth_for(number: usize) -> Birth {
     match number {
+        SHOWCASE_PATIENT => Birth::resident(1945, 1965),
         n if n % 5 == 4 => Birth::resident(2012, 2023),
         n if n % 10 == 7 => Birth {
             d_number: true,
@@ -201,36 +238,14 @@ fn person(
         child_given_names(gender)
     };
     let mobile = adult.then(|| format!("+47{}{:07}", rng.pick(&[4, 9]), rng.between(0, 9_999_999)));
+    let given = rng.pick(names);
     let identifier = identifier(system, &number);
     Person {
-        given: *rng.pick(names),
+        given,
         family,
         gender,
         birth: born,
         identifier,
         mobile,
-    }
-}
-
-impl IssuedNumbers {
-    /// A birth date and a new identity number whose individual number matches `gender`.
-    fn issue(&mut self, rng: &mut Rng, gender: Gender, birth: &Birth) -> (Date, String) {
-        loop {
-            let born = Date::between(rng, birth.first, birth.last);
-            let range = individual_numbers(born.year);
-            let individual =
-                rng.between(range.start() / 2, range.end() / 2) * 2 + gender.individual_parity();
-            let (day, month, year) = (born.day, born.month, born.year);
-            let number = if birth.d_number {
-                synthetic_d_number(day, month, year, individual)
-            } else {
-                synthetic_fnr(day, month, year, individual)
-            };
-            if let Some(number) = number {
-                if self.0.insert(number.clone()) {
-                    return (born, number);
-                }
-            }
-        }
     }
 }

@@ -25,6 +25,8 @@ pub(crate) struct Problem {
     pub(crate) procedure: Option<&'static ProcedureKind>,
     /// Whether patients with it are offered the seasonal influenza vaccine.
     pub(crate) influenza_risk: bool,
+    /// Whether the showcase patient always has it.
+    pub(crate) in_showcase: bool,
 }
 
 /// A medication with its usual dosage.
@@ -122,6 +124,7 @@ pub(crate) const PROBLEMS: [Problem; 10] = [
         ),
         procedure: Some(&ECG),
         influenza_risk: false,
+        in_showcase: true,
     },
     Problem {
         snomed: snomed("44054006", "Diabetes mellitus type 2"),
@@ -137,6 +140,7 @@ pub(crate) const PROBLEMS: [Problem; 10] = [
         ),
         procedure: None,
         influenza_risk: true,
+        in_showcase: true,
     },
     Problem {
         snomed: snomed("55822004", "Hyperlipidemia"),
@@ -152,6 +156,7 @@ pub(crate) const PROBLEMS: [Problem; 10] = [
         ),
         procedure: None,
         influenza_risk: false,
+        in_showcase: false,
     },
     Problem {
         snomed: snomed("49436004", "Atrial fibrillation"),
@@ -167,6 +172,7 @@ pub(crate) const PROBLEMS: [Problem; 10] = [
         ),
         procedure: Some(&ECG),
         influenza_risk: true,
+        in_showcase: false,
     },
     Problem {
         snomed: snomed("35489007", "Depressive disorder"),
@@ -182,6 +188,7 @@ pub(crate) const PROBLEMS: [Problem; 10] = [
         ),
         procedure: None,
         influenza_risk: false,
+        in_showcase: false,
     },
     Problem {
         snomed: snomed("13645005", "Chronic obstructive lung disease"),
@@ -197,6 +204,7 @@ pub(crate) const PROBLEMS: [Problem; 10] = [
         ),
         procedure: Some(&SPIROMETRY),
         influenza_risk: true,
+        in_showcase: false,
     },
     Problem {
         snomed: snomed("40930008", "Hypothyroidism"),
@@ -212,6 +220,7 @@ pub(crate) const PROBLEMS: [Problem; 10] = [
         ),
         procedure: None,
         influenza_risk: false,
+        in_showcase: false,
     },
     Problem {
         snomed: snomed("239873007", "Osteoarthritis of knee"),
@@ -227,6 +236,7 @@ pub(crate) const PROBLEMS: [Problem; 10] = [
         ),
         procedure: Some(&KNEE_REPLACEMENT),
         influenza_risk: false,
+        in_showcase: false,
     },
     Problem {
         snomed: snomed("195967001", "Asthma"),
@@ -242,6 +252,7 @@ pub(crate) const PROBLEMS: [Problem; 10] = [
         ),
         procedure: Some(&SPIROMETRY),
         influenza_risk: true,
+        in_showcase: false,
     },
     Problem {
         snomed: snomed("24079001", "Atopic dermatitis"),
@@ -257,6 +268,7 @@ pub(crate) const PROBLEMS: [Problem; 10] = [
         ),
         procedure: None,
         influenza_risk: false,
+        in_showcase: false,
     },
 ];
 

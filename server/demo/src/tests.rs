@@ -1,6 +1,7 @@
 //! Properties of the whole data set: determinism, valid numbers, resolvable references.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -22,11 +23,21 @@ fn resources(bundles: &[Value]) -> Vec<&Value> {
         .collect()
 }
 
+/// A set of 1,000 patients (several Bundles), generated once for all tests that need one.
+fn large_set() -> &'static [Value] {
+    static SET: OnceLock<Vec<Value>> = OnceLock::new();
+    SET.get_or_init(|| transaction_bundles(&DemoSize { patients: 1_000 }))
+}
+
+fn text(value: &Value) -> &str {
+    value.as_str().expect("a JSON string")
+}
+
 fn local_url(resource: &Value) -> String {
     format!(
         "{}/{}",
-        resource["resourceType"].as_str().unwrap(),
-        resource["id"].as_str().unwrap()
+        text(&resource["resourceType"]),
+        text(&resource["id"])
     )
 }
 
@@ -60,7 +71,7 @@ fn count_by_type(bundles: &[Value]) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for resource in resources(bundles) {
         *counts
-            .entry(resource["resourceType"].as_str().unwrap().to_owned())
+            .entry(text(&resource["resourceType"]).to_owned())
             .or_insert(0) += 1;
     }
     counts
@@ -68,15 +79,17 @@ fn count_by_type(bundles: &[Value]) -> BTreeMap<String, usize> {
 
 #[test]
 fn the_same_size_gives_byte_identical_bundles() {
-    let first = serde_json::to_string(&transaction_bundles(&DemoSize::default())).unwrap();
-    let second = serde_json::to_string(&transaction_bundles(&DemoSize::default())).unwrap();
+    let first = serde_json::to_string(&transaction_bundles(&DemoSize::default()))
+        .expect("JSON values serialise");
+    let second = serde_json::to_string(&transaction_bundles(&DemoSize::default()))
+        .expect("JSON values serialise");
     assert_eq!(first, second);
 }
 
 #[test]
 fn a_patient_is_the_same_in_a_small_and_a_large_set() {
     let small = transaction_bundles(&DemoSize { patients: 20 });
-    let large = transaction_bundles(&DemoSize { patients: 200 });
+    let large = large_set();
     let patient = |bundles: &[Value]| {
         resources(bundles)
             .into_iter()
@@ -84,18 +97,18 @@ fn a_patient_is_the_same_in_a_small_and_a_large_set() {
             .cloned()
     };
     assert!(patient(&small).is_some());
-    assert_eq!(patient(&small), patient(&large));
+    assert_eq!(patient(&small), patient(large));
 }
 
 #[test]
 fn every_identity_number_has_valid_check_digits() {
-    let bundles = transaction_bundles(&DemoSize { patients: 500 });
+    let bundles = large_set();
     let mut numbers = 0;
-    for resource in resources(&bundles) {
+    for resource in resources(bundles) {
         for identifier in resource["identifier"].as_array().into_iter().flatten() {
-            let system = identifier["system"].as_str().unwrap();
+            let system = text(&identifier["system"]);
             if system == FNR_SYSTEM || system == D_NUMBER_SYSTEM {
-                let number = identifier["value"].as_str().unwrap();
+                let number = text(&identifier["value"]);
                 assert!(fnr_is_valid(number), "{number}");
                 assert!(
                     number[2..4] > *"80",
@@ -110,14 +123,14 @@ fn every_identity_number_has_valid_check_digits() {
 
 #[test]
 fn no_two_people_share_an_identity_number() {
-    let bundles = transaction_bundles(&DemoSize { patients: 2_000 });
+    let bundles = large_set();
     let mut values = Vec::new();
-    for resource in resources(&bundles) {
+    for resource in resources(bundles) {
         if matches!(
             resource["resourceType"].as_str(),
             Some("Patient" | "RelatedPerson")
         ) {
-            values.push(resource["identifier"][0]["value"].as_str().unwrap());
+            values.push(text(&resource["identifier"][0]["value"]));
         }
     }
     let unique: BTreeSet<&str> = values.iter().copied().collect();
@@ -134,16 +147,16 @@ fn the_set_has_children_with_parents_and_patients_with_d_numbers() {
         .into_iter()
         .filter(|r| r["resourceType"] == "Patient")
     {
-        systems.push(resource["identifier"][0]["system"].as_str().unwrap());
+        systems.push(text(&resource["identifier"][0]["system"]));
     }
     assert!(systems.contains(&D_NUMBER_SYSTEM));
 }
 
 #[test]
 fn every_reference_points_at_a_resource_in_the_set() {
-    let bundles = transaction_bundles(&DemoSize { patients: 300 });
-    let defined: BTreeSet<String> = resources(&bundles).into_iter().map(local_url).collect();
-    let references = strings_under(&bundles, &["reference"]);
+    let bundles = large_set();
+    let defined: BTreeSet<String> = resources(bundles).into_iter().map(local_url).collect();
+    let references = strings_under(bundles, &["reference"]);
     assert!(!references.is_empty());
     for reference in references {
         assert!(
@@ -155,7 +168,7 @@ fn every_reference_points_at_a_resource_in_the_set() {
 
 #[test]
 fn patients_refer_only_to_the_first_bundle_and_their_own() {
-    let bundles = transaction_bundles(&DemoSize { patients: 1_000 });
+    let bundles = large_set();
     let directory: BTreeSet<String> = resources(&bundles[..1])
         .into_iter()
         .map(local_url)
@@ -174,18 +187,18 @@ fn patients_refer_only_to_the_first_bundle_and_their_own() {
 
 #[test]
 fn no_id_is_defined_twice_and_ids_are_well_formed() {
-    let bundles = transaction_bundles(&DemoSize { patients: 1_000 });
+    let bundles = large_set();
     let mut urls = BTreeSet::new();
     let mut full_urls = BTreeSet::new();
-    for entry in entries(&bundles) {
-        let id = entry["resource"]["id"].as_str().unwrap();
+    for entry in entries(bundles) {
+        let id = text(&entry["resource"]["id"]);
         let well_formed = id
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         assert!(well_formed && id.len() <= 64, "{id}");
         assert!(urls.insert(local_url(&entry["resource"])), "duplicate {id}");
         assert!(
-            full_urls.insert(entry["fullUrl"].as_str().unwrap()),
+            full_urls.insert(text(&entry["fullUrl"])),
             "duplicate fullUrl for {id}"
         );
     }
@@ -196,20 +209,20 @@ fn every_entry_puts_its_resource_at_its_own_id() {
     for entry in entries(&transaction_bundles(&DemoSize::default())) {
         assert_eq!(entry["request"]["method"], "PUT");
         assert_eq!(
-            entry["request"]["url"].as_str().unwrap(),
+            text(&entry["request"]["url"]),
             local_url(&entry["resource"])
         );
-        assert!(entry["fullUrl"].as_str().unwrap().starts_with("urn:uuid:"));
+        assert!(text(&entry["fullUrl"]).starts_with("urn:uuid:"));
     }
 }
 
 #[test]
 fn every_bundle_is_a_transaction_of_at_most_500_entries() {
-    let bundles = transaction_bundles(&DemoSize { patients: 1_000 });
+    let bundles = large_set();
     assert!(bundles.len() > 2);
-    for bundle in &bundles {
+    for bundle in bundles {
         assert_eq!(bundle["type"], "transaction");
-        let size = bundle["entry"].as_array().unwrap().len();
+        let size = bundle["entry"].as_array().map_or(0, Vec::len);
         assert!((1..=MAX_ENTRIES).contains(&size), "{size}");
     }
 }
@@ -227,7 +240,7 @@ fn the_first_bundle_holds_only_the_directory() {
 
 #[test]
 fn no_date_lies_after_the_reference_date() {
-    let bundles = transaction_bundles(&DemoSize { patients: 1_000 });
+    let bundles = large_set();
     let keys = [
         "birthDate",
         "onsetDateTime",
@@ -236,9 +249,9 @@ fn no_date_lies_after_the_reference_date() {
         "end",
         "effectiveDateTime",
     ];
-    let mut dates = strings_under(&bundles, &keys);
+    let mut dates = strings_under(bundles, &keys);
     dates.extend(strings_under(
-        &bundles,
+        bundles,
         &["performedDateTime", "occurrenceDateTime", "dateAsserted"],
     ));
     assert!(dates.len() > 10_000);
@@ -251,7 +264,7 @@ fn no_date_lies_after_the_reference_date() {
 
 #[test]
 fn every_patient_has_a_gp_and_every_record_has_its_required_elements() {
-    let bundles = transaction_bundles(&DemoSize { patients: 300 });
+    let bundles = large_set();
     let required: BTreeMap<&str, &[&str]> = BTreeMap::from([
         (
             "Patient",
@@ -278,8 +291,8 @@ fn every_patient_has_a_gp_and_every_record_has_its_required_elements() {
         ("Procedure", &["status", "subject"][..]),
         ("RelatedPerson", &["patient"][..]),
     ]);
-    for resource in resources(&bundles) {
-        let kind = resource["resourceType"].as_str().unwrap();
+    for resource in resources(bundles) {
+        let kind = text(&resource["resourceType"]);
         for element in required.get(kind).copied().unwrap_or_default() {
             assert!(
                 resource.get(element).is_some(),
@@ -288,7 +301,7 @@ fn every_patient_has_a_gp_and_every_record_has_its_required_elements() {
             );
         }
     }
-    let counts = count_by_type(&bundles);
+    let counts = count_by_type(bundles);
     assert!(
         required
             .keys()
@@ -316,7 +329,35 @@ fn no_element_is_null_or_empty() {
             _ => {}
         }
     }
-    for bundle in transaction_bundles(&DemoSize { patients: 300 }) {
-        check(&bundle, "Bundle");
+    for bundle in large_set() {
+        check(bundle, "Bundle");
     }
+}
+
+#[test]
+fn the_showcase_patient_has_every_kind_of_record() {
+    let bundles = transaction_bundles(&DemoSize { patients: 1 });
+    let record = &bundles[1..];
+    let kinds: BTreeSet<&str> = resources(record)
+        .into_iter()
+        .map(|r| text(&r["resourceType"]))
+        .collect();
+    let expected = [
+        "Patient",
+        "Encounter",
+        "Condition",
+        "Observation",
+        "AllergyIntolerance",
+        "MedicationStatement",
+        "Procedure",
+        "Immunization",
+    ];
+    assert!(
+        expected.iter().all(|kind| kinds.contains(kind)),
+        "{kinds:?}"
+    );
+    assert!(
+        strings_under(record, &["code"]).contains(&"laboratory"),
+        "no laboratory result"
+    );
 }

@@ -35,7 +35,7 @@ pub struct AppState {
 pub fn app(repo: Repository, options: &HttpOptions, metrics: Option<PrometheusHandle>) -> Router {
     let state = Arc::new(AppState { repo, metrics });
     Router::new()
-        .nest("/fhir", routes::fhir_routes())
+        .merge(routes::fhir_routes())
         .merge(operations_surface::routes())
         .fallback(respond::unknown_route)
         .with_state(state)

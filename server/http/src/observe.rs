@@ -60,7 +60,7 @@ fn interaction(method: &Method, route: &str) -> &'static str {
     let tail = route.strip_prefix("/fhir").unwrap_or(route);
     match (method.as_str(), tail) {
         (_, "/metadata") => "capabilities",
-        ("POST", "/") => "batch-transaction",
+        ("POST", "" | "/") => "batch-transaction",
         (_, "/_history") => "history-system",
         ("GET", "/{type}") | ("POST", "/{type}/_search") => "search-type",
         ("POST", "/{type}") => "create",

@@ -26,24 +26,25 @@ use crate::AppState;
 type Shared = State<Arc<AppState>>;
 type Result<T> = std::result::Result<T, Failure>;
 
-/// Every FHIR route, relative to `/fhir`.
+/// Every FHIR route, under `/fhir` (the base itself with and without a slash).
 pub fn fhir_routes() -> Router<Arc<AppState>> {
     Router::new()
-        .route("/", only(post(bundle)))
-        .route("/metadata", only(get(metadata)))
-        .route("/_history", only(get(system_history)))
+        .route("/fhir", only(post(bundle)))
+        .route("/fhir/", only(post(bundle)))
+        .route("/fhir/metadata", only(get(metadata)))
+        .route("/fhir/_history", only(get(system_history)))
         .route(
-            "/{type}",
+            "/fhir/{type}",
             only(get(type_search).post(type_create).put(type_update).delete(type_delete).patch(type_patch)),
         )
-        .route("/{type}/_search", only(post(type_search_post)))
-        .route("/{type}/_history", only(get(type_history)))
+        .route("/fhir/{type}/_search", only(post(type_search_post)))
+        .route("/fhir/{type}/_history", only(get(type_history)))
         .route(
-            "/{type}/{id}",
+            "/fhir/{type}/{id}",
             only(get(instance_read).put(instance_update).delete(instance_delete).patch(instance_patch)),
         )
-        .route("/{type}/{id}/_history", only(get(instance_history)))
-        .route("/{type}/{id}/_history/{vid}", only(get(instance_vread)))
+        .route("/fhir/{type}/{id}/_history", only(get(instance_history)))
+        .route("/fhir/{type}/{id}/_history/{vid}", only(get(instance_vread)))
 }
 
 /// A route whose other methods get 405 with an OperationOutcome.

@@ -60,7 +60,7 @@ pub async fn import(config: &Config, paths: &[PathBuf], stop_on_error: bool) -> 
             }
             Err(err) => {
                 failed += batch.size;
-                bar.println(format!("{}: {}", batch.origin, describe(&err)));
+                bar.suspend(|| eprintln!("{}: {}", batch.origin, describe(&err)));
                 if stop_on_error {
                     bar.abandon();
                     return Err(StartupError::Other(format!("import stopped at {}", batch.origin)));
@@ -91,7 +91,7 @@ async fn import_one_by_one(repo: &Repository, batch: &Batch, bar: &ProgressBar) 
                 bad += 1;
                 let place = if batch.lines { "line" } else { "entry" };
                 let file = batch.origin.split(':').next().unwrap_or_default();
-                bar.println(format!("{file}: {place} {}: {}", batch.first + offset, describe(&err)));
+                bar.suspend(|| eprintln!("{file}: {place} {}: {}", batch.first + offset, describe(&err)));
             }
         }
     }

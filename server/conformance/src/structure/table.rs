@@ -70,20 +70,52 @@ pub(crate) struct Element {
 }
 
 impl Element {
+    /// The element described by `element`, with its resolved `types` and the
+    /// indexes of its direct `children` among `raw`.
+    fn new(
+        element: &RawElement,
+        types: Box<[ElementType]>,
+        children: &[usize],
+        raw: &[RawElement],
+    ) -> Element {
+        let mut children = children.to_vec();
+        children.sort_by(|&a, &b| raw[a].name().cmp(raw[b].name()));
+        let filtered = |keep: fn(&RawElement) -> bool| -> Box<[usize]> {
+            children
+                .iter()
+                .copied()
+                .filter(|&c| keep(&raw[c]))
+                .collect()
+        };
+        Element {
+            path: element.path.into(),
+            name: element.name().into(),
+            choice: element.is_choice(),
+            min: element.min,
+            max: element.max,
+            types,
+            choices: filtered(|child| child.is_choice()),
+            required: filtered(|child| child.min > 0),
+            children: children.into(),
+        }
+    }
+
     /// Whether the JSON value is an array: exactly when the element may repeat.
     pub fn repeats(&self) -> bool {
         self.max != Some(1)
     }
 }
 
-/// The elements of one StructureDefinition snapshot, in snapshot order, each
-/// with the indexes of its children (paths are resolved once, when building).
+/// The elements of one StructureDefinition snapshot, in snapshot order and
+/// keyed by path, each with the indexes of its children.
 #[derive(Debug)]
 pub(crate) struct ElementTable {
     /// The type the definition describes, such as `Patient` or `HumanName`.
     pub type_name: Box<str>,
     /// The snapshot's elements in snapshot order; children refer to them by index.
     elements: Vec<Element>,
+    /// The index of each element path.
+    by_path: HashMap<Box<str>, usize>,
 }
 
 impl ElementTable {
@@ -94,76 +126,82 @@ impl ElementTable {
         definition: &Value,
         targets: &HashMap<&str, Target>,
     ) -> ElementTable {
-        let type_name = definition
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let raw = RawElement::all(definition);
+        let type_name = definition.get("type").and_then(Value::as_str);
+        let mut table = ElementTable {
+            type_name: type_name.unwrap_or_default().into(),
+            elements: Vec::new(),
+            by_path: raw
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.path.into(), i))
+                .collect(),
+        };
+        let children = table.children(&raw);
         let is_resource = definition.get("kind").and_then(Value::as_str) == Some("resource");
-        let raw: Vec<RawElement> = definition
-            .pointer("/snapshot/element")
-            .and_then(Value::as_array)
-            .map(|elements| elements.iter().filter_map(RawElement::parse).collect())
-            .unwrap_or_default();
-        let by_path: HashMap<&str, usize> = raw
-            .iter()
-            .enumerate()
-            .map(|(i, element)| (element.path, i))
-            .collect();
-        let mut children: Vec<Vec<usize>> = vec![Vec::new(); raw.len()];
-        for (i, element) in raw.iter().enumerate() {
-            if let Some(parent) = element.parent().and_then(|p| by_path.get(p)) {
-                children[*parent].push(i);
-            }
-        }
-        let resource_id = format!("{type_name}.id");
         let elements = raw
             .iter()
             .enumerate()
             .map(|(i, element)| {
-                let content_of = |code: &str| {
-                    if !children[i].is_empty() {
-                        return Some(Content::Complex {
-                            table: index,
-                            element: i,
-                        });
-                    }
-                    if let Some(target) = element.content_reference {
-                        let target = *by_path.get(target.trim_start_matches('#'))?;
-                        return Some(Content::Complex {
-                            table: index,
-                            element: target,
-                        });
-                    }
-                    resolve(code, targets)
-                };
-                // R4 types `Resource.id` as a plain FHIRPath string, but the
-                // specification (and every validator) holds it to the `id` type.
-                let id_type = is_resource && element.path == resource_id;
-                let codes = if id_type { vec!["id"] } else { element.codes() };
-                let types = element_types(element.path, &codes, content_of);
-                let mut direct = children[i].clone();
-                direct.sort_by(|&a, &b| raw[a].name().cmp(raw[b].name()));
-                Element {
-                    path: element.path.into(),
-                    name: element.name().into(),
-                    choice: element.path.ends_with("[x]"),
-                    min: element.min,
-                    max: element.max,
-                    types,
-                    choices: direct
-                        .iter()
-                        .copied()
-                        .filter(|&c| raw[c].path.ends_with("[x]"))
-                        .collect(),
-                    required: direct.iter().copied().filter(|&c| raw[c].min > 0).collect(),
-                    children: direct.into(),
-                }
+                let has_children = !children[i].is_empty();
+                let content =
+                    |code: &str| table.content((index, i), element, has_children, code, targets);
+                let types =
+                    element_types(element.path, &table.codes(element, is_resource), content);
+                Element::new(element, types, &children[i], &raw)
             })
             .collect();
-        ElementTable {
-            type_name: type_name.into(),
-            elements,
+        table.elements = elements;
+        table
+    }
+
+    /// The index of the element at `path`, such as `Questionnaire.item`.
+    pub fn index_of(&self, path: &str) -> Option<usize> {
+        self.by_path.get(path).copied()
+    }
+
+    /// The indexes of the direct children of each of the `raw` elements.
+    fn children(&self, raw: &[RawElement]) -> Vec<Vec<usize>> {
+        let mut children = vec![Vec::new(); raw.len()];
+        for (i, element) in raw.iter().enumerate() {
+            if let Some(parent) = element.parent().and_then(|p| self.index_of(p)) {
+                children[parent].push(i);
+            }
         }
+        children
+    }
+
+    /// The type codes of `element`. R4 types `Resource.id` as a plain FHIRPath
+    /// string, but the specification (and every validator) holds it to `id`.
+    fn codes<'d>(&self, element: &RawElement<'d>, is_resource: bool) -> Vec<&'d str> {
+        match element.path.split_once('.') {
+            Some((root, "id")) if is_resource && root == &*self.type_name => vec!["id"],
+            _ => element.codes(),
+        }
+    }
+
+    /// What a value of element `i` of table `table` with type `code` must be:
+    /// an object of the element's own children when it has any, else of the
+    /// children its content reference names, else a value of the type.
+    fn content(
+        &self,
+        (table, i): (usize, usize),
+        element: &RawElement,
+        has_children: bool,
+        code: &str,
+        targets: &HashMap<&str, Target>,
+    ) -> Option<Content> {
+        if has_children {
+            return Some(Content::Complex { table, element: i });
+        }
+        if let Some(reference) = element.content_reference {
+            let target = self.index_of(reference.trim_start_matches('#'))?;
+            return Some(Content::Complex {
+                table,
+                element: target,
+            });
+        }
+        resolve(code, targets)
     }
 
     /// The element at `index`.
@@ -222,6 +260,15 @@ struct RawElement<'d> {
 }
 
 impl<'d> RawElement<'d> {
+    /// The snapshot elements of `definition`.
+    fn all(definition: &'d Value) -> Vec<RawElement<'d>> {
+        definition
+            .pointer("/snapshot/element")
+            .and_then(Value::as_array)
+            .map(|elements| elements.iter().filter_map(RawElement::parse).collect())
+            .unwrap_or_default()
+    }
+
     fn parse(element: &'d Value) -> Option<RawElement<'d>> {
         let max = element.get("max").and_then(Value::as_str);
         Some(RawElement {
@@ -242,6 +289,10 @@ impl<'d> RawElement<'d> {
 
     fn parent(&self) -> Option<&'d str> {
         self.path.rsplit_once('.').map(|(parent, _)| parent)
+    }
+
+    fn is_choice(&self) -> bool {
+        self.path.ends_with("[x]")
     }
 
     fn name(&self) -> &'d str {

@@ -7,7 +7,7 @@ use tillit_model::{Issue, IssueType};
 
 use super::path::{Path, Step};
 use super::primitive::describe;
-use super::table::{Content, Element, ElementTable};
+use super::table::{Content, Element, ElementTable, ElementType};
 use super::StructureValidator;
 
 /// An element met in the object being walked, with the property that gave it
@@ -136,7 +136,7 @@ impl<'a> Walk<'a> {
             index: None,
         };
         let count = if is_extension {
-            self.extensions(map, name, value, element, ty.content, step)
+            self.extensions(map, name, value, (element, ty), step)
         } else {
             self.values(map, name, value, element, ty.content, step)
         };
@@ -225,14 +225,11 @@ impl<'a> Walk<'a> {
         map: &'a Map<String, Value>,
         name: &'a str,
         value: &'a Value,
-        element: &'a Element,
-        content: Content,
-        mut step: Step<'a>,
+        (element, ty): (&'a Element, &'a ElementType),
+        step: Step<'a>,
     ) -> usize {
-        if !matches!(content, Content::Primitive(_)) {
-            let of_type = step
-                .of_type
-                .unwrap_or_else(|| element.types[0].code.as_ref());
+        if !matches!(ty.content, Content::Primitive(_)) {
+            let of_type = &ty.code;
             self.report(IssueType::Structure, Some(step), |p| {
                 format!("'_{name}' is not allowed: {p} is of type {of_type}, and only primitive elements have '_' properties")
             });
@@ -267,7 +264,19 @@ impl<'a> Walk<'a> {
                 return 1;
             }
         };
-        let paired = map.get(name).and_then(Value::as_array);
+        self.extension_items(map.get(name).and_then(Value::as_array), name, items, step);
+        items.len()
+    }
+
+    /// Checks the items of a `_name` array against `paired`, the `name` array
+    /// if there is one: the two align, and a null stands only beside a value.
+    fn extension_items(
+        &mut self,
+        paired: Option<&'a Vec<Value>>,
+        name: &'a str,
+        items: &'a [Value],
+        mut step: Step<'a>,
+    ) {
         if let Some(paired) = paired.filter(|values| values.len() != items.len()) {
             let (ours, theirs) = (items.len(), paired.len());
             self.report(IssueType::Structure, Some(step), |p| {
@@ -283,7 +292,6 @@ impl<'a> Walk<'a> {
             }
             self.path.pop();
         }
-        items.len()
     }
 
     /// Checks one item of `_name`: an object holding `id` and `extension`.

@@ -1,0 +1,83 @@
+//! The command line: `tillit import`, `tillit demo` and graceful shutdown.
+
+use std::process::Stdio;
+
+use serde_json::{json, Value};
+
+use crate::support::{free_port, tillit, Backend, Database, Server};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_loads_ndjson_and_bundles_and_reports_bad_lines() {
+    let db = Database::fresh(Backend::Sqlite);
+    let ndjson = [
+        json!({"resourceType": "Patient", "id": "imp-1", "gender": "female"}).to_string(),
+        json!({"resourceType": "Patient", "id": "imp-2", "birthDate": "not a date"}).to_string(),
+        json!({"resourceType": "Patient", "gender": "male"}).to_string(),
+    ]
+    .join("\n");
+    std::fs::write(db.dir.join("patients.ndjson"), ndjson).unwrap();
+    let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Organization", "id": "imp-org", "name": "Imported"}}
+    ]});
+    std::fs::write(db.dir.join("bundle.json"), bundle.to_string()).unwrap();
+    let out = tillit(&db.url, free_port(), &db.dir)
+        .args(["import", "patients.ndjson", "bundle.json"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("imported 3 resources"), "{stdout}");
+    assert!(stdout.contains("1 failed"), "{stdout}");
+    assert!(stdout.contains("resources/s"), "{stdout}");
+    assert!(stderr.contains("patients.ndjson: line 2"), "the bad line is named: {stderr}");
+    let server = Server::start_on(&db);
+    assert_eq!(server.get_json("Patient/imp-1").await["gender"], "female");
+    assert_eq!(server.get("Patient/imp-2").await.status(), 404);
+    assert_eq!(server.get_json("Organization/imp-org").await["name"], "Imported");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_seeds_norwegian_patients_with_valid_national_ids() {
+    let db = Database::fresh(Backend::Sqlite);
+    let port = free_port();
+    let mut child = tillit(&db.url, port, &db.dir)
+        .args(["demo", "--patients", "3"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}/fhir");
+    let client = reqwest::Client::new();
+    let mut patients = Value::Null;
+    for _ in 0..600 {
+        if let Ok(resp) = client.get(format!("{base}/Patient?_count=100")).send().await {
+            if resp.status() == 200 {
+                patients = resp.json().await.unwrap();
+                if patients["total"].as_i64().unwrap_or(0) >= 3 {
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let entries = patients["entry"].as_array().expect("demo patients");
+    assert!(entries.len() >= 3);
+    for entry in entries {
+        let identifiers = entry["resource"]["identifier"].as_array().unwrap();
+        let national = identifiers.iter().find(|i| i["system"].as_str().unwrap().starts_with("urn:oid:2.16.578.1.12.4.1.4.")).unwrap();
+        assert!(tillit_demo::fnr_is_valid(national["value"].as_str().unwrap()), "{national}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_and_exits_cleanly() {
+    let db = Database::fresh(Backend::Sqlite);
+    let mut server = Server::start_on(&db);
+    assert_eq!(server.get("metadata").await.status(), 200);
+    let status = server.terminate();
+    assert!(status.success(), "exit status {status}");
+}

@@ -1,0 +1,59 @@
+//! Sixteen clients updating one resource with If-Match lose no update, and
+//! its history is strictly sequential.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::db_test;
+use crate::support::{unique, Server};
+
+const CLIENTS: usize = 16;
+const UPDATES_EACH: usize = 8;
+
+async fn update_until_done(srv: &'static Server, id: String, client: usize) -> usize {
+    let mut conflicts = 0;
+    for round in 0..UPDATES_EACH {
+        loop {
+            let current = srv.get(&format!("Basic/{id}")).await;
+            let etag = current.headers()["etag"].to_str().unwrap().to_owned();
+            let body = json!({"resourceType": "Basic", "id": id, "code": {"text": format!("client {client} round {round}")}});
+            let resp = srv.request(Method::PUT, &format!("Basic/{id}"))
+                .header("content-type", "application/fhir+json")
+                .header("if-match", etag)
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
+            match resp.status().as_u16() {
+                200 => break,
+                409 | 412 => conflicts += 1,
+                other => panic!("unexpected status {other}: {}", resp.text().await.unwrap()),
+            }
+        }
+    }
+    conflicts
+}
+
+db_test!(sixteen_clients_with_if_match_lose_no_update, |srv| {
+    let id = unique("contended");
+    srv.send(Method::PUT, &format!("Basic/{id}"), &json!({"resourceType": "Basic", "id": id, "code": {"text": "start"}})).await;
+    let tasks: Vec<_> = (0..CLIENTS).map(|c| tokio::spawn(update_until_done(srv, id.clone(), c))).collect();
+    let mut conflicts = 0;
+    for task in tasks {
+        conflicts += task.await.unwrap();
+    }
+    let expected_versions = 1 + CLIENTS * UPDATES_EACH;
+    let current = srv.get_json(&format!("Basic/{id}")).await;
+    assert_eq!(current["meta"]["versionId"], expected_versions.to_string());
+    let history = srv.get_json(&format!("Basic/{id}/_history?_count=1000")).await;
+    let entries = history["entry"].as_array().unwrap();
+    let versions: Vec<usize> = entries.iter().map(|e| e["resource"]["meta"]["versionId"].as_str().unwrap().parse().unwrap()).collect();
+    let sequential: Vec<usize> = (1..=expected_versions).rev().collect();
+    assert_eq!(versions, sequential, "history must be strictly sequential");
+    let mut texts: Vec<&str> = entries.iter().map(|e| e["resource"]["code"]["text"].as_str().unwrap()).collect();
+    texts.sort();
+    texts.dedup();
+    assert_eq!(texts.len(), expected_versions, "every acknowledged update is a version of its own");
+    assert!(conflicts > 0 || CLIENTS == 1, "the clients really raced");
+    let _: &Value = &current;
+});
