@@ -72,8 +72,6 @@ fn psql(sql: &str) {
 pub struct Server {
     /// `http://127.0.0.1:port/fhir`.
     pub base: String,
-    /// The database it runs on.
-    pub database_url: String,
     /// The data folder.
     pub dir: PathBuf,
     client: reqwest::Client,
@@ -117,7 +115,6 @@ impl Server {
             .expect("the tillit binary starts");
         let server = Server {
             base: format!("http://127.0.0.1:{port}/fhir"),
-            database_url: db.url.clone(),
             dir: db.dir.clone(),
             client: client(),
             child: Some(child),
@@ -169,7 +166,6 @@ impl Server {
         let child = cmd.spawn().expect("the tillit binary starts");
         let server = Server {
             base: format!("http://127.0.0.1:{port}/fhir"),
-            database_url: db.url.clone(),
             dir: db.dir.clone(),
             client: client(),
             child: Some(child),

@@ -6,20 +6,20 @@ source "$(dirname "$0")/common.sh"
 RUNS=${1:-5}
 build
 now() { date +%s%N; }
-start_once() { # DATA_DIR -> prints milliseconds to ready and leaves the server's pid in PID
+start_once() { # DATA_DIR -> sets MS (milliseconds to ready) and PID
   local t0 t1
   t0=$(now)
   TILLIT_LOG=warn "$TILLIT" --listen 127.0.0.1:18184 --data-dir "$1" serve >/dev/null 2>&1 &
   PID=$!
   wait_ready http://127.0.0.1:18184/readyz
   t1=$(now)
-  echo $(( (t1 - t0) / 1000000 ))
+  MS=$(( (t1 - t0) / 1000000 ))
 }
 rm -rf "$WORK/startup"
-first=$(start_once "$WORK/startup"); kill $PID; wait $PID 2>/dev/null || true
-echo "first start (fresh database, installs 4,600 definitions): ${first} ms"
+start_once "$WORK/startup"; kill $PID; wait $PID 2>/dev/null || true
+echo "first start (fresh database, installs 4,600 definitions): ${MS} ms"
 for i in $(seq 1 "$RUNS"); do
-  ms=$(start_once "$WORK/startup")
+  start_once "$WORK/startup"; ms=$MS
   if [ "$i" = "$RUNS" ]; then
     sleep 2
     rss=$(awk '/VmRSS/ {print $2}' /proc/$PID/status)

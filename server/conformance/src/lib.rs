@@ -9,6 +9,6 @@ pub mod package;
 pub mod registry;
 pub mod structure;
 
-pub use package::{Package, PackageError};
-pub use registry::Registry;
+pub use package::{Package, PackageError, PackageSource};
+pub use registry::{Registry, SearchParam};
 pub use structure::StructureValidator;

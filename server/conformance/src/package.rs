@@ -8,15 +8,25 @@ use std::path::{Path, PathBuf};
 use flate2::read::GzDecoder;
 use serde_json::Value;
 
-/// One loaded package: its name, version and the resources in its `package/` folder.
-#[derive(Debug)]
+/// Where a package's bytes are: built into the binary, or a file or folder.
+#[derive(Clone, Debug)]
+pub enum PackageSource {
+    /// A gzipped tarball compiled into the binary; the label names it in errors.
+    Static(&'static str, &'static [u8]),
+    /// A `.tgz` file or an unpacked folder.
+    Path(PathBuf),
+}
+
+/// A package's identity and where to read it again (definitions are not kept
+/// in memory: they are installed into the database once).
+#[derive(Clone, Debug)]
 pub struct Package {
     /// `name` from `package.json`, such as `hl7.fhir.uv.ips`.
     pub name: String,
     /// `version` from `package.json`.
     pub version: String,
-    /// The resources in the package folder (examples in sub-folders are not loaded).
-    pub resources: Vec<Value>,
+    /// Where it came from.
+    pub source: PackageSource,
 }
 
 /// Why a package could not be read.
@@ -46,37 +56,26 @@ pub enum PackageError {
 }
 
 impl Package {
-    /// Loads a package from a `.tgz` file or an unpacked folder.
-    pub fn load(path: &Path) -> Result<Package, PackageError> {
+    /// Reads the package at `source`, parsing only the resources whose
+    /// `resourceType` passes `wanted` (the type is found without parsing the rest).
+    pub fn read(
+        source: &PackageSource,
+        wanted: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<(Package, Vec<Value>), PackageError> {
+        let path = source.path();
         let io = |source| PackageError::Io {
-            path: path.to_owned(),
+            path: path.clone(),
             source,
         };
-        let files = if path.is_dir() {
-            read_folder(path).map_err(io)?
-        } else {
-            read_tgz(path).map_err(io)?
+        let files = match source {
+            PackageSource::Static(_, bytes) => read_tar(GzDecoder::new(*bytes)).map_err(io)?,
+            PackageSource::Path(p) if p.is_dir() => read_folder(p).map_err(io)?,
+            PackageSource::Path(p) => read_tgz(p).map_err(io)?,
         };
-        Package::from_files(path, files)
-    }
-
-    /// Loads a package from gzipped tarball bytes (packages built into the binary);
-    /// `label` names it in errors.
-    pub fn from_tgz_bytes(label: &str, bytes: &[u8]) -> Result<Package, PackageError> {
-        let path = Path::new(label);
-        let files = read_tar(GzDecoder::new(bytes)).map_err(|source| PackageError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        Package::from_files(path, files)
-    }
-
-    /// Builds a package from `(name inside package/, bytes)` pairs.
-    fn from_files(path: &Path, files: Vec<(String, Vec<u8>)>) -> Result<Package, PackageError> {
         let parse = |(file, bytes): &(String, Vec<u8>)| {
             let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
             serde_json::from_slice::<Value>(text).map_err(|source| PackageError::Json {
-                path: path.to_owned(),
+                path: path.clone(),
                 file: file.clone(),
                 source,
             })
@@ -84,47 +83,76 @@ impl Package {
         let manifest = files
             .iter()
             .find(|(name, _)| name == "package.json")
-            .ok_or_else(|| PackageError::NoManifest(path.to_owned()))
+            .ok_or_else(|| PackageError::NoManifest(path.clone()))
             .and_then(parse)?;
         let (Some(name), Some(version)) = (
             manifest.get("name").and_then(Value::as_str),
             manifest.get("version").and_then(Value::as_str),
         ) else {
-            return Err(PackageError::NoManifest(path.to_owned()));
+            return Err(PackageError::NoManifest(path.clone()));
         };
-        let resource_files: Vec<&(String, Vec<u8>)> = files
+        let selected: Vec<&(String, Vec<u8>)> = files
             .iter()
-            .filter(|(name, _)| {
-                name.ends_with(".json") && name != "package.json" && !name.starts_with('.')
+            .filter(|(name, bytes)| {
+                name.ends_with(".json")
+                    && name != "package.json"
+                    && !name.starts_with('.')
+                    && resource_type_of(bytes).is_some_and(wanted)
             })
             .collect();
-        // Parsing dominates start-up: split it over the cores.
-        let threads = std::thread::available_parallelism().map_or(1, usize::from);
-        let chunk = resource_files.len().div_ceil(threads).max(1);
-        let parsed: Vec<Result<Vec<Value>, PackageError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = resource_files
-                .chunks(chunk)
-                .map(|part| scope.spawn(move || part.iter().map(|f| parse(f)).collect()))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Ok(Vec::new())))
-                .collect()
-        });
-        let mut resources = Vec::with_capacity(resource_files.len());
-        for part in parsed {
-            resources.extend(
-                part?
-                    .into_iter()
-                    .filter(|r| r.get("resourceType").is_some()),
-            );
-        }
-        Ok(Package {
+        let resources = parse_all(&selected, &parse)?;
+        let package = Package {
             name: name.to_owned(),
             version: version.to_owned(),
-            resources,
-        })
+            source: source.clone(),
+        };
+        Ok((package, resources))
     }
+}
+
+impl PackageSource {
+    fn path(&self) -> PathBuf {
+        match self {
+            PackageSource::Static(label, _) => PathBuf::from(label),
+            PackageSource::Path(path) => path.clone(),
+        }
+    }
+}
+
+/// Parses `files` on every core: parsing dominates start-up.
+fn parse_all(
+    files: &[&(String, Vec<u8>)],
+    parse: &(dyn Fn(&(String, Vec<u8>)) -> Result<Value, PackageError> + Sync),
+) -> Result<Vec<Value>, PackageError> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let chunk = files.len().div_ceil(threads).max(1);
+    let parsed: Vec<Result<Vec<Value>, PackageError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(|f| parse(f)).collect()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Ok(Vec::new())))
+            .collect()
+    });
+    let mut resources = Vec::with_capacity(files.len());
+    for part in parsed {
+        resources.extend(part?);
+    }
+    Ok(resources)
+}
+
+/// The value of the first `"resourceType"` key in JSON text, found by a scan
+/// rather than a parse (FHIR JSON puts it first in practice).
+fn resource_type_of(bytes: &[u8]) -> Option<&str> {
+    const KEY: &[u8] = b"\"resourceType\"";
+    let at = bytes.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let rest = &bytes[at..];
+    let open = rest.iter().position(|&b| b == b'"')?;
+    let value = &rest[open + 1..];
+    let close = value.iter().position(|&b| b == b'"')?;
+    std::str::from_utf8(&value[..close]).ok()
 }
 
 /// The files directly inside `package/` of a gzipped tarball.

@@ -1,48 +1,90 @@
-//! The in-memory registry of every conformance resource from the loaded packages:
-//! base definitions by type name, any definition by canonical URL, and the
-//! search parameters of each resource type.
+//! The in-memory registry of what the loaded packages define: the concrete
+//! resource types, the search parameters of each, and which top-level elements
+//! are summary or mandatory. The full definitions live in the database; base
+//! StructureDefinitions are held only until the validator has been built.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde_json::Value;
 
 use crate::package::Package;
 
-/// Every definition Tillit knows, loaded once at start-up and shared read-only.
+/// A search parameter as the server needs it at run time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchParam {
+    /// The code used in URLs, such as `identifier`.
+    pub code: String,
+    /// The canonical URL.
+    pub url: String,
+    /// The parameter type (`token`, `date`…).
+    pub kind: String,
+    /// The resource types it applies to.
+    pub base: Vec<String>,
+}
+
+/// Top-level elements of a resource type with a flag that `_summary` needs.
+#[derive(Clone, Debug, Default)]
+struct TopElements {
+    summary: HashSet<String>,
+    mandatory: HashSet<String>,
+}
+
+/// Everything Tillit needs to know from the definitions at run time.
 #[derive(Debug, Default)]
 pub struct Registry {
     packages: Vec<Package>,
-    /// `(package index, resource index)` per canonical URL, every version.
-    by_url: HashMap<String, Vec<(usize, usize)>>,
-    /// Base StructureDefinitions (`derivation = specialization`) per type name.
-    base: BTreeMap<String, (usize, usize)>,
+    /// Base StructureDefinitions (`derivation = specialization`) per type name,
+    /// until [`Registry::release_definitions`].
+    base: BTreeMap<String, Value>,
+    resource_types: BTreeSet<String>,
+    search_params: Vec<SearchParam>,
+    elements: HashMap<String, TopElements>,
 }
 
 impl Registry {
-    /// Indexes the resources of `packages`; a later package's definition of the
-    /// same base type wins.
-    pub fn new(packages: Vec<Package>) -> Registry {
-        let mut registry = Registry {
-            packages,
-            ..Registry::default()
-        };
-        for (p, package) in registry.packages.iter().enumerate() {
-            for (r, resource) in package.resources.iter().enumerate() {
-                if let Some(url) = resource.get("url").and_then(Value::as_str) {
-                    registry
-                        .by_url
-                        .entry(url.to_owned())
-                        .or_default()
-                        .push((p, r));
-                }
-                if is_base_definition(resource) {
-                    if let Some(name) = resource.get("type").and_then(Value::as_str) {
-                        registry.base.insert(name.to_owned(), (p, r));
+    /// Indexes the resources read from `packages` (StructureDefinitions and
+    /// SearchParameters suffice); a later package's base definition of the same
+    /// type wins.
+    pub fn new(packages: Vec<(Package, Vec<Value>)>) -> Registry {
+        let mut registry = Registry::default();
+        for (package, resources) in packages {
+            for resource in resources {
+                match resource.get("resourceType").and_then(Value::as_str) {
+                    Some("SearchParameter") => registry.add_search_param(&resource),
+                    Some("StructureDefinition") if is_base_definition(&resource) => {
+                        if let Some(name) = resource.get("type").and_then(Value::as_str) {
+                            registry.base.insert(name.to_owned(), resource);
+                        }
                     }
+                    _ => {}
                 }
             }
+            registry.packages.push(package);
+        }
+        for (name, definition) in &registry.base {
+            if definition.get("kind").and_then(Value::as_str) == Some("resource")
+                && definition.get("abstract").and_then(Value::as_bool) != Some(true)
+            {
+                registry.resource_types.insert(name.clone());
+            }
+            registry.elements.insert(name.clone(), top_elements(name, definition));
         }
         registry
+    }
+
+    fn add_search_param(&mut self, resource: &Value) {
+        let text = |key: &str| resource.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let base = resource
+            .get("base")
+            .and_then(Value::as_array)
+            .map(|b| b.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default();
+        self.search_params.push(SearchParam {
+            code: text("code"),
+            url: text("url"),
+            kind: text("type"),
+            base,
+        });
     }
 
     /// The loaded packages, in load order.
@@ -50,87 +92,95 @@ impl Registry {
         &self.packages
     }
 
-    /// The base StructureDefinition of a resource or data type, such as `Patient` or `HumanName`.
-    pub fn base_definition(&self, type_name: &str) -> Option<&Value> {
-        self.base.get(type_name).map(|&loc| self.at(loc))
+    /// The base StructureDefinitions, by type name, while they are held (for
+    /// building the validator at start-up).
+    pub fn base_definitions(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.base.iter().map(|(name, sd)| (name.as_str(), sd))
     }
 
-    /// Every base StructureDefinition with its type name, in name order.
-    pub fn base_definitions(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.base
-            .iter()
-            .map(|(name, &loc)| (name.as_str(), self.at(loc)))
+    /// Drops the base StructureDefinitions once the validator has its tables:
+    /// they are most of the memory the definitions take.
+    pub fn release_definitions(&mut self) {
+        self.base = BTreeMap::new();
     }
 
     /// Whether `name` is a concrete (non-abstract) resource type.
     pub fn is_resource_type(&self, name: &str) -> bool {
-        self.base_definition(name).is_some_and(|sd| {
-            sd.get("kind").and_then(Value::as_str) == Some("resource")
-                && sd.get("abstract").and_then(Value::as_bool) != Some(true)
-        })
+        self.resource_types.contains(name)
     }
 
     /// Every concrete resource type, in name order.
     pub fn resource_types(&self) -> impl Iterator<Item = &str> {
-        self.base
-            .keys()
-            .map(String::as_str)
-            .filter(|name| self.is_resource_type(name))
+        self.resource_types.iter().map(String::as_str)
     }
 
-    /// The resource at canonical `url`, of `version` when given, else the last loaded.
-    pub fn by_url(&self, url: &str, version: Option<&str>) -> Option<&Value> {
-        let (url, pinned) = match url.split_once('|') {
-            Some((url, v)) => (url, Some(v)),
-            None => (url, version),
-        };
-        let candidates = self.by_url.get(url)?;
-        let found = match pinned {
-            Some(v) => candidates
-                .iter()
-                .find(|&&loc| self.at(loc).get("version").and_then(Value::as_str) == Some(v)),
-            None => candidates.last(),
-        };
-        found.map(|&loc| self.at(loc))
-    }
-
-    /// The SearchParameters whose `base` includes `resource_type` (or `Resource`
-    /// and `DomainResource`, which every type inherits).
-    pub fn search_parameters(&self, resource_type: &str) -> Vec<&Value> {
-        self.of_type("SearchParameter")
+    /// The search parameters whose `base` includes `resource_type` (or
+    /// `Resource` and `DomainResource`, which every type inherits).
+    pub fn search_parameters(&self, resource_type: &str) -> Vec<&SearchParam> {
+        self.search_params
+            .iter()
             .filter(|sp| {
-                sp.get("base")
-                    .and_then(Value::as_array)
-                    .is_some_and(|bases| {
-                        bases
-                            .iter()
-                            .filter_map(Value::as_str)
-                            .any(|b| b == resource_type || b == "Resource" || b == "DomainResource")
-                    })
+                sp.base
+                    .iter()
+                    .any(|b| b == resource_type || b == "Resource" || b == "DomainResource")
             })
             .collect()
     }
 
-    /// Every loaded resource of `resource_type`, such as `OperationDefinition`.
-    pub fn of_type<'a>(&'a self, resource_type: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-        self.packages.iter().flat_map(move |p| {
-            p.resources.iter().filter(move |r| {
-                r.get("resourceType").and_then(Value::as_str) == Some(resource_type)
-            })
-        })
+    /// Whether top-level element `name` of `resource_type` is marked `isSummary`.
+    pub fn is_summary_element(&self, resource_type: &str, name: &str) -> bool {
+        self.elements
+            .get(resource_type)
+            .is_some_and(|e| matches_element(&e.summary, name))
     }
 
-    fn at(&self, (p, r): (usize, usize)) -> &Value {
-        &self.packages[p].resources[r]
+    /// Whether top-level element `name` of `resource_type` has `min` above zero.
+    pub fn is_mandatory_element(&self, resource_type: &str, name: &str) -> bool {
+        self.elements
+            .get(resource_type)
+            .is_some_and(|e| matches_element(&e.mandatory, name))
     }
 }
 
+/// `name` is in `set` directly or as the choice `stem[x]` (`valueQuantity` → `value[x]`).
+fn matches_element(set: &HashSet<String>, name: &str) -> bool {
+    set.contains(name)
+        || set.iter().any(|e| {
+            e.strip_suffix("[x]")
+                .is_some_and(|stem| name.starts_with(stem) && name.len() > stem.len())
+        })
+}
+
+fn top_elements(name: &str, definition: &Value) -> TopElements {
+    let mut out = TopElements::default();
+    let elements = definition
+        .pointer("/snapshot/element")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    for element in elements {
+        let path = element.get("path").and_then(Value::as_str).unwrap_or_default();
+        let Some(child) = path.strip_prefix(name).and_then(|p| p.strip_prefix('.')) else {
+            continue;
+        };
+        if child.contains('.') {
+            continue;
+        }
+        if element.get("isSummary").and_then(Value::as_bool) == Some(true) {
+            out.summary.insert(child.to_owned());
+        }
+        if element.get("min").and_then(Value::as_u64).unwrap_or(0) > 0 {
+            out.mandatory.insert(child.to_owned());
+        }
+    }
+    out
+}
+
 fn is_base_definition(resource: &Value) -> bool {
-    resource.get("resourceType").and_then(Value::as_str) == Some("StructureDefinition")
-        && resource
-            .get("url")
-            .and_then(Value::as_str)
-            .is_some_and(|u| u.starts_with("http://hl7.org/fhir/StructureDefinition/"))
+    resource
+        .get("url")
+        .and_then(Value::as_str)
+        .is_some_and(|u| u.starts_with("http://hl7.org/fhir/StructureDefinition/"))
         && matches!(
             resource.get("derivation").and_then(Value::as_str),
             Some("specialization") | None

@@ -58,14 +58,8 @@ fn resource_capabilities(repo: &Repository, resource_type: &str) -> Value {
         .into_iter()
         .filter(|code| !code.starts_with('_'))
         .filter_map(|code| {
-            let sp = defined
-                .iter()
-                .find(|sp| sp.get("code").and_then(Value::as_str) == Some(code))?;
-            Some(json!({
-                "name": code,
-                "definition": sp.get("url").cloned().unwrap_or(Value::Null),
-                "type": sp.get("type").cloned().unwrap_or(Value::Null),
-            }))
+            let sp = defined.iter().find(|sp| sp.code == code)?;
+            Some(json!({ "name": code, "definition": sp.url, "type": sp.kind }))
         })
         .chain(common_search_params())
         .collect();

@@ -9,8 +9,25 @@ use tillit_store::Method;
 use crate::create::write_version;
 use crate::{Error, Repository};
 
+/// Why packages could not be installed.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    /// A package could not be read again.
+    #[error(transparent)]
+    Package(#[from] tillit_conformance::PackageError),
+    /// Writing its resources failed.
+    #[error(transparent)]
+    Write(#[from] Error),
+}
+
+impl From<tillit_store::Error> for InstallError {
+    fn from(err: tillit_store::Error) -> InstallError {
+        InstallError::Write(err.into())
+    }
+}
+
 /// Installs every package not yet in the database; returns how many resources were written.
-pub async fn install(repo: &Repository) -> Result<usize, Error> {
+pub async fn install(repo: &Repository) -> Result<usize, InstallError> {
     let mut written = 0;
     for package in repo.registry.packages() {
         let txn = repo.store.begin().await?;
@@ -18,7 +35,8 @@ pub async fn install(repo: &Repository) -> Result<usize, Error> {
             txn.rollback().await?;
             continue;
         }
-        for resource in &package.resources {
+        let (_, resources) = tillit_conformance::Package::read(&package.source, &|_| true)?;
+        for resource in resources {
             let (Some(resource_type), Some(Ok(id))) = (
                 resource.get("resourceType").and_then(Value::as_str),
                 resource.get("id").and_then(Value::as_str).map(Id::parse),
@@ -33,7 +51,7 @@ pub async fn install(repo: &Repository) -> Result<usize, Error> {
                 Some(current) => (current.version.next(), current.is_deleted()),
                 None => (tillit_model::VersionId::FIRST, true),
             };
-            write_version(&txn, &key, resource.clone(), version, Method::Put, created).await?;
+            write_version(&txn, &key, resource, version, Method::Put, created).await?;
             written += 1;
         }
         txn.mark_package_installed(&package.name, &package.version).await?;

@@ -90,7 +90,7 @@ pub fn supported_params(repo: &Repository, resource_type: &str) -> Vec<&'static 
         .registry
         .search_parameters(resource_type)
         .into_iter()
-        .filter_map(|sp| sp.get("code").and_then(serde_json::Value::as_str))
+        .map(|sp| sp.code.as_str())
         .collect();
     let mut params = vec!["_id", "_lastUpdated", "_tag", "_profile", "_security"];
     for code in ["identifier", "url", "version", "name"] {

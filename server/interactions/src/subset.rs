@@ -56,23 +56,10 @@ impl Subset {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        let definition = repo.registry.base_definition(&resource_type);
-        let element_flag = |name: &str, flag: &str| -> bool {
-            definition
-                .and_then(|sd| sd.pointer("/snapshot/element"))
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .find(|e| {
-                    let path = e.get("path").and_then(Value::as_str).unwrap_or_default();
-                    path.strip_prefix(&resource_type)
-                        .and_then(|p| p.strip_prefix('.'))
-                        .is_some_and(|p| p == name || (p.ends_with("[x]") && name.starts_with(p.trim_end_matches("[x]"))))
-                })
-                .is_some_and(|e| match flag {
-                    "summary" => e.get("isSummary").and_then(Value::as_bool) == Some(true),
-                    _ => e.get("min").and_then(Value::as_u64).unwrap_or(0) > 0,
-                })
+        let registry = &repo.registry;
+        let element_flag = |name: &str, flag: &str| match flag {
+            "summary" => registry.is_summary_element(&resource_type, name),
+            _ => registry.is_mandatory_element(&resource_type, name),
         };
         let always = |name: &str| matches!(name, "resourceType" | "id" | "meta");
         let kept: Map<String, Value> = resource

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use tillit_conformance::{Package, Registry, StructureValidator};
+use tillit_conformance::{Package, PackageSource, Registry, StructureValidator};
 use tillit_interactions::store::{Store, StoreOptions};
 use tillit_interactions::{packages, Repository};
 
@@ -33,7 +33,10 @@ pub enum StartupError {
     Store(#[from] tillit_interactions::store::Error),
     /// Installing packages into the database failed.
     #[error("installing packages: {0}")]
-    Install(#[from] tillit_interactions::Error),
+    Install(#[from] packages::InstallError),
+    /// Seeding or importing through an interaction failed.
+    #[error("{0}")]
+    Interaction(#[from] tillit_interactions::Error),
     /// Another start-up step failed.
     #[error("{0}")]
     Other(String),
@@ -56,10 +59,9 @@ pub fn init_tracing(config: &Config) {
 pub async fn repository(config: &Config) -> Result<Repository, StartupError> {
     let started = Instant::now();
     let extra = config.packages.clone();
-    let registry = tokio::task::spawn_blocking(move || load_registry(&extra))
+    let (registry, validator) = tokio::task::spawn_blocking(move || load_definitions(&extra))
         .await
         .map_err(|e| StartupError::Other(format!("package loading failed: {e}")))??;
-    let validator = StructureValidator::new(&registry);
     tracing::info!(
         packages = registry.packages().len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -86,13 +88,30 @@ pub async fn repository(config: &Config) -> Result<Repository, StartupError> {
     Ok(repo)
 }
 
-fn load_registry(extra: &[std::path::PathBuf]) -> Result<Registry, StartupError> {
-    let mut packages = Vec::with_capacity(BUILT_IN.len() + extra.len());
-    for (label, bytes) in BUILT_IN {
-        packages.push(Package::from_tgz_bytes(label, bytes)?);
+/// Reads the packages (only their StructureDefinitions and SearchParameters),
+/// builds the registry and the validator, and lets go of the definitions.
+fn load_definitions(extra: &[std::path::PathBuf]) -> Result<(Registry, StructureValidator), StartupError> {
+    let sources = BUILT_IN
+        .iter()
+        .map(|(label, bytes)| PackageSource::Static(label, bytes))
+        .chain(extra.iter().cloned().map(PackageSource::Path));
+    let wanted = |t: &str| t == "StructureDefinition" || t == "SearchParameter";
+    let loaded = sources
+        .map(|source| Package::read(&source, &wanted))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut registry = Registry::new(loaded);
+    let validator = StructureValidator::new(&registry);
+    registry.release_definitions();
+    release_freed_memory();
+    Ok((registry, validator))
+}
+
+/// Returns the memory freed after start-up to the operating system: parsing
+/// the definitions peaks at a few hundred megabytes that glibc would otherwise keep.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free heap pages; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
     }
-    for path in extra {
-        packages.push(Package::load(path)?);
-    }
-    Ok(Registry::new(packages))
 }

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
-use tillit_conformance::{Package, Registry, StructureValidator};
+use tillit_conformance::{PackageSource, Package, Registry, StructureValidator};
 use tillit_model::IssueType;
 
 /// The validator over the R4 core package, built once for all tests.
@@ -22,9 +22,10 @@ fn validator() -> &'static StructureValidator {
             env!("CARGO_MANIFEST_DIR"),
             "/../../profiles/hl7.fhir.r4.core-4.0.1.tgz"
         );
-        let package =
-            Package::load(Path::new(path)).expect("the R4 core package ships with the repository");
-        StructureValidator::new(&Registry::new(vec![package]))
+        let source = PackageSource::Path(Path::new(path).to_owned());
+        let loaded = Package::read(&source, &|t| t == "StructureDefinition")
+            .expect("the R4 core package ships with the repository");
+        StructureValidator::new(&Registry::new(vec![loaded]))
     })
 }
 
