@@ -105,3 +105,52 @@ db_test!(batch_reports_each_entry_on_its_own, |srv| {
     assert_eq!(response["entry"][1]["response"]["outcome"]["resourceType"], "OperationOutcome");
     assert_eq!(response["entry"][0]["resource"]["id"], id.as_str());
 });
+
+db_test!(deletes_run_before_conditional_creates_in_a_transaction, |srv| {
+    let value = unique("order");
+    let old = srv.create(json!({"resourceType": "Patient", "identifier": [{"system": "urn:order", "value": value}]})).await;
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": {"resourceType": "Patient", "identifier": [{"system": "urn:order", "value": value}]},
+         "request": {"method": "POST", "url": "Patient", "ifNoneExist": format!("identifier=urn:order|{value}")}},
+        {"request": {"method": "DELETE", "url": format!("Patient?identifier=urn:order|{value}")}}
+    ]});
+    let (status, response) = post_bundle(srv, &bundle).await;
+    assert_eq!(status, 200, "{response}");
+    assert!(response["entry"][0]["response"]["status"].as_str().unwrap().starts_with("201"), "{response}");
+    assert_eq!(srv.get(&format!("Patient/{old}")).await.status(), 410);
+    let found = srv.get_json(&format!("Patient?identifier=urn:order|{value}")).await;
+    assert_eq!(found["total"], 1);
+});
+
+db_test!(a_failing_read_fails_the_whole_transaction, |srv| {
+    let value = unique("readfail");
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": {"resourceType": "Patient", "identifier": [{"system": "urn:test", "value": value}]},
+         "request": {"method": "POST", "url": "Patient"}},
+        {"request": {"method": "GET", "url": "Patient/does-not-exist-anywhere"}}
+    ]});
+    let (status, outcome) = post_bundle(srv, &bundle).await;
+    assert_eq!(status, 404, "{outcome}");
+    assert_eq!(outcome["issue"][0]["expression"][0], "Bundle.entry[1]");
+    assert_eq!(srv.get_json(&format!("Patient?identifier=urn:test|{value}")).await["total"], 0);
+});
+
+db_test!(reads_in_a_transaction_see_its_writes, |srv| {
+    let id = unique("seen");
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"request": {"method": "GET", "url": format!("Patient/{id}")}},
+        {"resource": {"resourceType": "Patient", "id": id}, "request": {"method": "PUT", "url": format!("Patient/{id}")}}
+    ]});
+    let (status, response) = post_bundle(srv, &bundle).await;
+    assert_eq!(status, 200, "{response}");
+    assert_eq!(response["entry"][0]["resource"]["id"], id.as_str());
+});
+
+db_test!(a_malformed_entry_is_located_at_its_index, |srv| {
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": {"resourceType": "Patient"}, "request": {"method": "POST"}}
+    ]});
+    let (status, outcome) = post_bundle(srv, &bundle).await;
+    assert_eq!(status, 400);
+    assert_eq!(outcome["issue"][0]["expression"][0], "Bundle.entry[0]");
+});

@@ -57,3 +57,50 @@ db_test!(sixteen_clients_with_if_match_lose_no_update, |srv| {
     assert!(conflicts > 0 || CLIENTS == 1, "the clients really raced");
     let _: &Value = &current;
 });
+
+db_test!(concurrent_updates_without_if_match_are_all_kept_in_sequence, |srv| {
+    let id = unique("blind");
+    srv.send(Method::PUT, &format!("Basic/{id}"), &json!({"resourceType": "Basic", "id": id, "code": {"text": "start"}})).await;
+    let tasks: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let id = id.clone();
+            tokio::spawn(async move {
+                let body = json!({"resourceType": "Basic", "id": id, "code": {"text": format!("writer {c}")}});
+                srv.send(Method::PUT, &format!("Basic/{id}"), &body).await.status().as_u16()
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 200, "no update may be refused or lost");
+    }
+    let history = srv.get_json(&format!("Basic/{id}/_history?_count=1000")).await;
+    let versions: Vec<usize> = history["entry"].as_array().unwrap().iter()
+        .map(|e| e["resource"]["meta"]["versionId"].as_str().unwrap().parse().unwrap()).collect();
+    assert_eq!(versions, (1..=CLIENTS + 1).rev().collect::<Vec<_>>());
+});
+
+db_test!(concurrent_conditional_creates_make_one_resource, |srv| {
+    let value = unique("once");
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let value = value.clone();
+            tokio::spawn(async move {
+                let body = json!({"resourceType": "Patient", "identifier": [{"system": "urn:once", "value": value}]});
+                srv.request(Method::POST, "Patient").header("content-type", "application/fhir+json")
+                    .header("if-none-exist", format!("identifier=urn:once|{value}"))
+                    .body(body.to_string()).send().await.unwrap().status().as_u16()
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            201 => created += 1,
+            200 => {}
+            other => panic!("status {other}"),
+        }
+    }
+    assert_eq!(created, 1);
+    let found = srv.get_json(&format!("Patient?identifier=urn:once|{value}")).await;
+    assert_eq!(found["total"], 1);
+});

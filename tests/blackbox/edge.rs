@@ -81,3 +81,36 @@ db_test!(health_readiness_and_metrics_answer, |srv| {
     assert!(metrics.contains("tillit_db_pool_connections"));
     assert!(!metrics.contains("tillit_panics_total"), "no request may reach the panic handler");
 });
+
+db_test!(control_characters_in_strings_are_422_not_500, |srv| {
+    let resp = srv.send(Method::POST, "Patient", &json!({"resourceType": "Patient", "name": [{"family": "a\u{0}b"}]})).await;
+    let body = outcome(resp, 422).await;
+    assert_eq!(body["issue"][0]["expression"][0], "Patient.name[0].family");
+});
+
+db_test!(undecodable_paths_and_unknown_types_get_outcomes, |srv| {
+    outcome(srv.get("Patient/%FF").await, 400).await;
+    let body = json!({"resourceType": "Basic"});
+    outcome(srv.send(Method::POST, "NotAType", &body).await, 404).await;
+    outcome(srv.send(Method::PUT, "NotAType/1", &body).await, 404).await;
+    outcome(srv.request(Method::DELETE, "NotAType/1").send().await.unwrap(), 404).await;
+    outcome(srv.get("NotAType/_history").await, 404).await;
+    outcome(srv.get("Patient/never-existed-at-all/_history").await, 404).await;
+    outcome(srv.request(Method::PUT, "Patient/1/_history/1").send().await.unwrap(), 405).await;
+});
+
+db_test!(oversized_parameter_lists_are_refused, |srv| {
+    let ids = (0..1500).map(|i| format!("id{i}")).collect::<Vec<_>>().join(",");
+    let resp = srv.request(Method::POST, "Patient/_search").header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("_id={ids}")).send().await.unwrap();
+    outcome(resp, 400).await;
+    let resp = srv.request(Method::POST, "Patient/_search").header("content-type", "application/fhir+json").body("{}").send().await.unwrap();
+    outcome(resp, 415).await;
+});
+
+db_test!(unknown_types_never_become_metric_labels, |srv| {
+    srv.get("Zzzunknowntype/1").await;
+    let root = srv.base.replace("/fhir", "");
+    let metrics = srv.get(&format!("{root}/metrics")).await.text().await.unwrap();
+    assert!(!metrics.contains("Zzzunknowntype"));
+});

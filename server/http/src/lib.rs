@@ -38,9 +38,9 @@ pub fn app(repo: Repository, options: &HttpOptions, metrics: Option<PrometheusHa
         .merge(routes::fhir_routes())
         .merge(operations_surface::routes())
         .fallback(respond::unknown_route)
-        .with_state(state)
+        .with_state(state.clone())
         .layer(DefaultBodyLimit::max(options.body_limit))
-        .layer(axum::middleware::from_fn(observe::observe))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe::observe))
         .layer(CatchPanicLayer::custom(respond::panic_response))
 }
 

@@ -4,14 +4,16 @@
 
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use std::sync::Arc;
+
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
 /// Wraps one request in its span and records its metrics.
-pub async fn observe(request: Request, next: Next) -> Response {
+pub async fn observe(State(app): State<Arc<crate::AppState>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = request
         .headers()
@@ -30,7 +32,8 @@ pub async fn observe(request: Request, next: Next) -> Response {
     let resource_type = path
         .strip_prefix("/fhir/")
         .and_then(|rest| rest.split('/').next())
-        .filter(|t| t.chars().next().is_some_and(char::is_uppercase))
+        // Only known types become label values: a URL must not mint metric series.
+        .filter(|t| app.repo.registry.is_resource_type(t))
         .unwrap_or("")
         .to_owned();
     let span = tracing::info_span!("request", id = %request_id, %method, %path);

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
-use tillit_interactions::store::HistoryScope;
+use tillit_interactions::store::{HistoryScope, Reader};
 use tillit_interactions::subset::Subset;
 use tillit_interactions::{
     capabilities, conditional::parse_query, create, delete, history, parse_json, patch, read,
@@ -58,6 +58,22 @@ fn only(router: MethodRouter<Arc<AppState>>) -> MethodRouter<Arc<AppState>> {
     })
 }
 
+/// Path parameters; a path axum cannot decode gets a 400 OperationOutcome.
+pub struct FhirPath<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for FhirPath<T> {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<FhirPath<T>> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| FhirPath(value))
+            .map_err(|rejection| {
+                Failure::Status(StatusCode::BAD_REQUEST, IssueType::Invalid, format!("The URL path is invalid: {}", rejection.body_text()))
+            })
+    }
+}
+
 /// The parts of every FHIR request: decoded query parameters, negotiation, headers.
 pub struct FhirRequest {
     params: Vec<(String, String)>,
@@ -98,13 +114,23 @@ impl FhirRequest {
 
     /// The body as JSON, after checking its size and content type.
     fn json(&self, body: std::result::Result<Bytes, BytesRejection>, patch: bool) -> Result<serde_json::Value> {
-        let body = body.map_err(|rejection| {
-            let status = rejection.status();
-            let code = if status == StatusCode::PAYLOAD_TOO_LARGE { IssueType::TooLong } else { IssueType::Invalid };
-            Failure::Status(status, code, format!("The request body was refused: {}", rejection.body_text()))
-        })?;
+        let body = body.map_err(body_refused)?;
         check_content_type(&self.headers, patch)?;
         Ok(parse_json(&body)?)
+    }
+
+    /// A form-encoded body (`POST [type]/_search`), after checking size and content type.
+    fn form(&self, body: std::result::Result<Bytes, BytesRejection>) -> Result<Bytes> {
+        let body = body.map_err(body_refused)?;
+        let media = self.header("content-type").unwrap_or("application/x-www-form-urlencoded");
+        if !media.starts_with("application/x-www-form-urlencoded") {
+            return Err(Failure::Status(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                IssueType::NotSupported,
+                format!("POST _search takes application/x-www-form-urlencoded, not '{media}'"),
+            ));
+        }
+        Ok(body)
     }
 
     fn query(&self) -> String {
@@ -114,6 +140,13 @@ impl FhirRequest {
         }
         query.finish()
     }
+}
+
+/// A body axum refused (too large, unreadable) as an OperationOutcome.
+fn body_refused(rejection: BytesRejection) -> Failure {
+    let status = rejection.status();
+    let code = if status == StatusCode::PAYLOAD_TOO_LARGE { IssueType::TooLong } else { IssueType::Invalid };
+    Failure::Status(status, code, format!("The request body was refused: {}", rejection.body_text()))
 }
 
 fn key(resource_type: String, id: &str) -> Result<ResourceKey> {
@@ -147,28 +180,28 @@ async fn system_history(State(app): Shared, req: FhirRequest) -> Result<Response
     Ok(bundle_response(history::history(&app.repo, HistoryScope::System, &req.params, &url).await?, &req))
 }
 
-async fn type_search(State(app): Shared, Path(t): Path<String>, req: FhirRequest) -> Result<Response> {
+async fn type_search(State(app): Shared, FhirPath(t): FhirPath<String>, req: FhirRequest) -> Result<Response> {
     let url = format!("{}/{t}", app.repo.base_url);
-    let body = search::search(&app.repo, &t, &req.params, &url, req.negotiated.strict).await?;
+    let body = search::search(&app.repo, Reader::Committed(&app.repo.store), &t, &req.params, &url, req.negotiated.strict).await?;
     Ok(bundle_response(body, &req))
 }
 
 async fn type_search_post(
     State(app): Shared,
-    Path(t): Path<String>,
+    FhirPath(t): FhirPath<String>,
     req: FhirRequest,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
-    let form = body.map(|b| parse_query(&String::from_utf8_lossy(&b))).unwrap_or_default();
+    let form = parse_query(&String::from_utf8_lossy(&req.form(body)?));
     let params: Vec<(String, String)> = req.params.iter().cloned().chain(form).collect();
     let url = format!("{}/{t}", app.repo.base_url);
-    let body = search::search(&app.repo, &t, &params, &url, req.negotiated.strict).await?;
+    let body = search::search(&app.repo, Reader::Committed(&app.repo.store), &t, &params, &url, req.negotiated.strict).await?;
     Ok(bundle_response(body, &req))
 }
 
 async fn type_create(
     State(app): Shared,
-    Path(t): Path<String>,
+    FhirPath(t): FhirPath<String>,
     req: FhirRequest,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
@@ -181,7 +214,7 @@ async fn type_create(
 
 async fn type_update(
     State(app): Shared,
-    Path(t): Path<String>,
+    FhirPath(t): FhirPath<String>,
     req: FhirRequest,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
@@ -190,14 +223,14 @@ async fn type_update(
     Ok(written_response(&app, &written, &req))
 }
 
-async fn type_delete(State(app): Shared, Path(t): Path<String>, req: FhirRequest) -> Result<Response> {
+async fn type_delete(State(app): Shared, FhirPath(t): FhirPath<String>, req: FhirRequest) -> Result<Response> {
     let count = delete::conditional_delete(&app.repo, &t, &req.query()).await?;
     Ok(deleted_response(&format!("Deleted {count} {t} resource(s)"), &req))
 }
 
 async fn type_patch(
     State(app): Shared,
-    Path(t): Path<String>,
+    FhirPath(t): FhirPath<String>,
     req: FhirRequest,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
@@ -206,14 +239,14 @@ async fn type_patch(
     Ok(written_response(&app, &written, &req))
 }
 
-async fn type_history(State(app): Shared, Path(t): Path<String>, req: FhirRequest) -> Result<Response> {
+async fn type_history(State(app): Shared, FhirPath(t): FhirPath<String>, req: FhirRequest) -> Result<Response> {
     let url = format!("{}/{t}/_history", app.repo.base_url);
     Ok(bundle_response(history::history(&app.repo, HistoryScope::Type(t), &req.params, &url).await?, &req))
 }
 
-async fn instance_read(State(app): Shared, Path((t, id)): Path<(String, String)>, req: FhirRequest) -> Result<Response> {
+async fn instance_read(State(app): Shared, FhirPath((t, id)): FhirPath<(String, String)>, req: FhirRequest) -> Result<Response> {
     let key = key(t, &id)?;
-    let stored = read::read(&app.repo, &key).await?;
+    let stored = read::read(&app.repo, Reader::Committed(&app.repo.store), &key).await?;
     if not_modified(&req, &stored) {
         return Ok(StatusCode::NOT_MODIFIED.into_response());
     }
@@ -223,21 +256,21 @@ async fn instance_read(State(app): Shared, Path((t, id)): Path<(String, String)>
 
 async fn instance_vread(
     State(app): Shared,
-    Path((t, id, vid)): Path<(String, String, String)>,
+    FhirPath((t, id, vid)): FhirPath<(String, String, String)>,
     req: FhirRequest,
 ) -> Result<Response> {
     let key = key(t, &id)?;
     let version = VersionId::parse(&vid).ok_or_else(|| {
         Failure::Fhir(Error::invalid(Issue::error(IssueType::Value, format!("'{vid}' is not a version id"))))
     })?;
-    let stored = vread::vread(&app.repo, &key, version).await?;
+    let stored = vread::vread(&app.repo, Reader::Committed(&app.repo.store), &key, version).await?;
     let body = subset_body(&app, &req, &stored)?;
     Ok(resource_response(StatusCode::OK, &app.repo.base_url, &key, &stored, body, &req.negotiated, false))
 }
 
 async fn instance_update(
     State(app): Shared,
-    Path((t, id)): Path<(String, String)>,
+    FhirPath((t, id)): FhirPath<(String, String)>,
     req: FhirRequest,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
@@ -249,7 +282,7 @@ async fn instance_update(
 
 async fn instance_patch(
     State(app): Shared,
-    Path((t, id)): Path<(String, String)>,
+    FhirPath((t, id)): FhirPath<(String, String)>,
     req: FhirRequest,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
@@ -259,7 +292,7 @@ async fn instance_patch(
     Ok(written_response(&app, &written, &req))
 }
 
-async fn instance_delete(State(app): Shared, Path((t, id)): Path<(String, String)>, req: FhirRequest) -> Result<Response> {
+async fn instance_delete(State(app): Shared, FhirPath((t, id)): FhirPath<(String, String)>, req: FhirRequest) -> Result<Response> {
     let key = key(t, &id)?;
     let version = delete::delete(&app.repo, &key, req.if_match()?).await?;
     let mut response = deleted_response(&format!("Deleted {key}"), &req);
@@ -273,7 +306,7 @@ async fn instance_delete(State(app): Shared, Path((t, id)): Path<(String, String
 
 async fn instance_history(
     State(app): Shared,
-    Path((t, id)): Path<(String, String)>,
+    FhirPath((t, id)): FhirPath<(String, String)>,
     req: FhirRequest,
 ) -> Result<Response> {
     let key = key(t, &id)?;

@@ -8,7 +8,7 @@ use tillit_model::Instant;
 use crate::{params, Repository};
 
 /// The interactions every resource type supports.
-pub const TYPE_INTERACTIONS: [&str; 8] = [
+pub const TYPE_INTERACTIONS: [&str; 9] = [
     "read",
     "vread",
     "update",
@@ -17,6 +17,7 @@ pub const TYPE_INTERACTIONS: [&str; 8] = [
     "history-instance",
     "history-type",
     "create",
+    "search-type",
 ];
 
 /// The CapabilityStatement of this server.
@@ -72,7 +73,7 @@ fn resource_capabilities(repo: &Repository, resource_type: &str) -> Value {
         "readHistory": true,
         "updateCreate": true,
         "conditionalCreate": true,
-        "conditionalRead": "modified-since",
+        "conditionalRead": "full-support",
         "conditionalUpdate": true,
         "conditionalDelete": "multiple",
         "searchParam": search_params,

@@ -33,6 +33,7 @@ pub async fn create_in(
     if_none_exist: Option<&str>,
     id: Option<Id>,
 ) -> Result<Written, Error> {
+    repo.check_type(resource_type)?;
     check(repo, &resource, Some(resource_type))?;
     if let Some(query) = if_none_exist {
         let found = conditional::matches(repo, txn, resource_type, query, 2).await?;

@@ -20,7 +20,12 @@ pub async fn history(
 ) -> Result<String, Error> {
     match &scope {
         HistoryScope::Type(t) => repo.check_type(t)?,
-        HistoryScope::Instance(key) => repo.check_type(&key.resource_type)?,
+        HistoryScope::Instance(key) => {
+            repo.check_type(&key.resource_type)?;
+            if repo.store.read(key).await?.is_none() {
+                return Err(Error::NotFound(key.to_string()));
+            }
+        }
         HistoryScope::System => {}
     }
     let mut query = HistoryQuery {
@@ -64,8 +69,8 @@ pub async fn history(
     for entry in entries {
         let url = format!("{}/{}", repo.base_url, entry.key);
         let status = match entry.method {
-            Method::Post => "201 Created",
             Method::Delete => "204 No Content",
+            _ if entry.stored.version == tillit_model::VersionId::FIRST => "201 Created",
             _ => "200 OK",
         };
         let request_url = match entry.method {

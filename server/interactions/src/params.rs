@@ -124,8 +124,17 @@ fn parse_count(value: &str) -> Result<u32, Error> {
         })
 }
 
+/// The most comma-separated alternatives one parameter may carry.
+pub const MAX_ALTERNATIVES: usize = 1000;
+
 fn criterion(code: &str, modifier: Option<&str>, value: &str) -> Result<Criterion, Error> {
     let alternatives = split_escaped(value, ',');
+    if alternatives.len() > MAX_ALTERNATIVES {
+        return Err(Error::invalid(Issue::error(
+            IssueType::TooLong,
+            format!("{code} has {} values; at most {MAX_ALTERNATIVES} are allowed", alternatives.len()),
+        )));
+    }
     Ok(match code {
         "_id" => Criterion::Id(alternatives),
         "_lastUpdated" => Criterion::LastUpdated(

@@ -58,6 +58,13 @@ pub async fn patch_in(
     operations: Value,
     if_match: Option<VersionId>,
 ) -> Result<Written, Error> {
+    if operations.get("resourceType").is_some() {
+        return Err(Error::invalid(Issue::error(
+            IssueType::NotSupported,
+            "FHIRPath Patch (a Parameters body) is not supported yet; send a JSON Patch \
+             (application/json-patch+json)",
+        )));
+    }
     let patch: json_patch::Patch = serde_json::from_value(operations).map_err(|err| {
         Error::invalid(Issue::error(
             IssueType::Invalid,

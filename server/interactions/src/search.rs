@@ -6,6 +6,8 @@
 use serde_json::json;
 use tillit_model::{operation_outcome, Issue, IssueType};
 
+use tillit_store::Reader;
+
 use crate::bundle::{raw, Bundle, Entry};
 use crate::history::with_query;
 use crate::subset::Subset;
@@ -16,6 +18,7 @@ use crate::{params, Error, Repository};
 /// (`Prefer: handling=strict`) instead of ignoring them with a warning.
 pub async fn search(
     repo: &Repository,
+    reader: Reader<'_>,
     resource_type: &str,
     params: &[(String, String)],
     self_url: &str,
@@ -28,7 +31,7 @@ pub async fn search(
     if search.count_only {
         query.count = 0;
     }
-    let page = repo.store.search(&query).await?;
+    let page = reader.search(&query).await?;
     let mut bundle = Bundle::new("searchset");
     bundle.total(page.total);
     bundle.link("self", with_query(self_url, &search.echo, query.after.as_ref()));

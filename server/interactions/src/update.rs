@@ -34,6 +34,7 @@ pub async fn update_in(
     if_match: Option<VersionId>,
     method: Method,
 ) -> Result<Written, Error> {
+    repo.check_type(&key.resource_type)?;
     check(repo, &resource, Some(&key.resource_type))?;
     match body_id(&resource)? {
         Some(id) if id == key.id => {}
@@ -116,9 +117,11 @@ pub async fn resolve_conditional_id(
     resource: &Value,
 ) -> Result<tillit_model::Id, Error> {
     let found = conditional::matches(repo, txn, resource_type, query, 2).await?;
-    match found.as_slice() {
-        [] => Ok(body_id(resource)?.unwrap_or_else(new_id)),
-        [(id, _)] => Ok(id.clone()),
+    match (found.as_slice(), body_id(resource)?) {
+        ([], Some(id)) => Ok(id),
+        ([], None) => Ok(new_id()),
+        ([(matched, _)], Some(id)) if *matched != id => Err(id_mismatch(matched, &id)),
+        ([(id, _)], _) => Ok(id.clone()),
         _ => Err(Error::MultipleMatches(format!(
             "The conditional update '{query}' matches more than one {resource_type}"
         ))),

@@ -56,7 +56,7 @@ impl Dialect {
     /// SQLite needs none: its single writer connection serialises writes.
     pub fn for_update(self) -> &'static str {
         if self.is_postgres() {
-            " FOR UPDATE OF r"
+            " FOR UPDATE"
         } else {
             ""
         }

@@ -58,3 +58,43 @@ impl Error {
 
 /// The store's result type.
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// Where a read looks: at committed data, or inside a write transaction
+/// (transaction Bundles read what their own entries wrote).
+#[derive(Clone, Copy)]
+pub enum Reader<'a> {
+    /// The committed state, through the read pool.
+    Committed(&'a Store),
+    /// The state as a write transaction sees it.
+    Within(&'a Transaction),
+}
+
+impl Reader<'_> {
+    /// The current version of `key`.
+    pub async fn read(&self, key: &tillit_model::ResourceKey) -> Result<Option<Stored>> {
+        match self {
+            Reader::Committed(store) => store.read(key).await,
+            Reader::Within(txn) => txn.read(key).await,
+        }
+    }
+
+    /// Version `version` of `key`.
+    pub async fn vread(
+        &self,
+        key: &tillit_model::ResourceKey,
+        version: tillit_model::VersionId,
+    ) -> Result<Option<Stored>> {
+        match self {
+            Reader::Committed(store) => store.vread(key, version).await,
+            Reader::Within(txn) => txn.vread(key, version).await,
+        }
+    }
+
+    /// One page of search results.
+    pub async fn search(&self, query: &SearchQuery) -> Result<SearchPage> {
+        match self {
+            Reader::Committed(store) => store.search(query).await,
+            Reader::Within(txn) => txn.search(query).await,
+        }
+    }
+}

@@ -42,43 +42,68 @@ impl Store {
 
     /// Version `version` of `key`; `None` if there is no such version.
     pub async fn vread(&self, key: &ResourceKey, version: VersionId) -> Result<Option<Stored>> {
-        let sql = format!(
-            "SELECT v.version, v.last_updated, {} FROM resource_version v
-             WHERE v.res_type = ? AND v.res_id = ? AND v.version = ?",
-            self.dialect.content_text()
-        );
-        let stmt = self.dialect.stmt(
-            &sql,
-            vec![
-                key.resource_type.clone().into(),
-                key.id.as_str().into(),
-                version.0.into(),
-            ],
-        );
-        match self.reader.query_one_raw(stmt).await? {
-            Some(row) => Ok(Some(Stored::from_row(&row)?)),
-            None => Ok(None),
-        }
+        read_version(&self.reader, self.dialect, key, version).await
     }
 }
 
-/// The current version of `key` through `db`, locked for update when asked.
+/// The current version of `key` through `db`; with `lock`, its `resource` row
+/// is locked against other writers until the transaction ends.
 pub(crate) async fn read_current(
     db: &impl ConnectionTrait,
     dialect: Dialect,
     key: &ResourceKey,
     lock: bool,
 ) -> Result<Option<Stored>> {
+    if lock {
+        // Lock the pointer row alone, then follow it: on PostgreSQL a locked
+        // join re-checks only the locked row after waiting, and would miss the
+        // version a concurrent writer just committed.
+        let sql = format!(
+            "SELECT seq FROM resource WHERE res_type = ? AND res_id = ?{}",
+            dialect.for_update()
+        );
+        let stmt = dialect.stmt(&sql, vec![key.resource_type.clone().into(), key.id.as_str().into()]);
+        let Some(row) = db.query_one_raw(stmt).await? else {
+            return Ok(None);
+        };
+        let seq: i64 = row.try_get_by_index(0)?;
+        let sql = format!(
+            "SELECT v.version, v.last_updated, {} FROM resource_version v WHERE v.seq = ?",
+            dialect.content_text()
+        );
+        return match db.query_one_raw(dialect.stmt(&sql, vec![seq.into()])).await? {
+            Some(row) => Ok(Some(Stored::from_row(&row)?)),
+            None => Ok(None),
+        };
+    }
     let sql = format!(
         "SELECT r.version, r.last_updated, {} FROM resource r
          JOIN resource_version v ON v.seq = r.seq
-         WHERE r.res_type = ? AND r.res_id = ?{}",
-        dialect.content_text(),
-        if lock { dialect.for_update() } else { "" }
+         WHERE r.res_type = ? AND r.res_id = ?",
+        dialect.content_text()
+    );
+    let stmt = dialect.stmt(&sql, vec![key.resource_type.clone().into(), key.id.as_str().into()]);
+    match db.query_one_raw(stmt).await? {
+        Some(row) => Ok(Some(Stored::from_row(&row)?)),
+        None => Ok(None),
+    }
+}
+
+/// Version `version` of `key` through `db`.
+pub(crate) async fn read_version(
+    db: &impl ConnectionTrait,
+    dialect: Dialect,
+    key: &ResourceKey,
+    version: VersionId,
+) -> Result<Option<Stored>> {
+    let sql = format!(
+        "SELECT v.version, v.last_updated, {} FROM resource_version v
+         WHERE v.res_type = ? AND v.res_id = ? AND v.version = ?",
+        dialect.content_text()
     );
     let stmt = dialect.stmt(
         &sql,
-        vec![key.resource_type.clone().into(), key.id.as_str().into()],
+        vec![key.resource_type.clone().into(), key.id.as_str().into(), version.0.into()],
     );
     match db.query_one_raw(stmt).await? {
         Some(row) => Ok(Some(Stored::from_row(&row)?)),

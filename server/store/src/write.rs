@@ -85,6 +85,30 @@ impl Transaction {
         read_current(&self.txn, self.dialect, key, true).await
     }
 
+    /// Version `version` of `key`, as this transaction sees it.
+    pub async fn vread(&self, key: &ResourceKey, version: VersionId) -> Result<Option<Stored>> {
+        crate::read::read_version(&self.txn, self.dialect, key, version).await
+    }
+
+    /// The current version of `key` as this transaction sees it, without a lock.
+    pub async fn read(&self, key: &ResourceKey) -> Result<Option<Stored>> {
+        read_current(&self.txn, self.dialect, key, false).await
+    }
+
+    /// Serialises conditional writes on `resource_type` until this transaction
+    /// ends, so two conditional creates cannot both see "no match" and both
+    /// create. SQLite's single writer serialises them already.
+    pub async fn lock_conditional(&self, resource_type: &str) -> Result<()> {
+        if self.dialect.is_postgres() {
+            let key = resource_type
+                .bytes()
+                .fold(0x5449_4c4c_4954_i64, |h, b| h.wrapping_mul(31).wrapping_add(i64::from(b)));
+            let stmt = self.dialect.stmt("SELECT pg_advisory_xact_lock(?)", vec![key.into()]);
+            self.txn.query_one_raw(stmt).await?;
+        }
+        Ok(())
+    }
+
     /// Writes one version: the history row, the current-version pointer and the
     /// index rows. Two writers racing for the same version get [`Error::Conflict`].
     pub async fn write(&self, new: &NewVersion<'_>) -> Result<()> {

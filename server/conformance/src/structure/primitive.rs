@@ -140,6 +140,17 @@ impl PrimitiveRule {
     }
 
     fn check_text(&self, text: &str) -> Result<(), Problem> {
+        // FHIR strings may not hold characters below U+0020 other than tab, CR and LF.
+        // <https://hl7.org/fhir/R4/datatypes.html#string>
+        if let Some(bad) = text.chars().find(|c| (*c as u32) < 0x20 && !matches!(c, '\t' | '\r' | '\n')) {
+            return Err(Problem {
+                code: IssueType::Value,
+                text: format!(
+                    "contains the control character U+{:04X}, which FHIR strings may not hold",
+                    bad as u32
+                ),
+            });
+        }
         match &self.pattern {
             Some(pattern) if !pattern.is_match(text) => Err(Problem {
                 code: IssueType::Value,

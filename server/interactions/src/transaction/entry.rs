@@ -55,7 +55,8 @@ impl EntryRequest {
     /// Parses entry `index` of a batch or transaction; `base_url` is stripped
     /// from absolute request URLs.
     pub fn parse(index: usize, entry: &Value, base_url: &str) -> Result<EntryRequest, Error> {
-        let bad = |text: String| Error::invalid(Issue::error(IssueType::Invalid, text).at(format!("Bundle.entry[{index}]")));
+        // The caller wraps errors with the entry's index and location.
+        let bad = |text: String| Error::invalid(Issue::error(IssueType::Invalid, text));
         let request = entry.get("request").ok_or_else(|| bad("The entry has no request".into()))?;
         let method = request.get("method").and_then(Value::as_str).unwrap_or_default();
         let url = request

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 use tillit_model::{operation_outcome, Issue, IssueType, ResourceKey};
-use tillit_store::{Method, Transaction};
+use tillit_store::{Method, Reader, Transaction};
 
 use crate::bundle::{raw, Bundle, Entry};
 use crate::resource::{body_id, new_id};
@@ -143,24 +143,24 @@ async fn run_alone(repo: &Repository, request: EntryRequest) -> Result<EntryResu
             delete::conditional_delete(repo, &t, &q).await?;
             EntryResult::status("204 No Content", None)
         }
-        read_action => read_entry(repo, read_action).await?,
+        read_action => read_entry(repo, Reader::Committed(&repo.store), read_action).await?,
     })
 }
 
-async fn read_entry(repo: &Repository, action: Action) -> Result<EntryResult, Error> {
+async fn read_entry(repo: &Repository, reader: Reader<'_>, action: Action) -> Result<EntryResult, Error> {
     let (key, stored) = match action {
         Action::Read(key) => {
-            let stored = read::read(repo, &key).await?;
+            let stored = read::read(repo, reader, &key).await?;
             (key, stored)
         }
         Action::Vread(key, version) => {
-            let stored = vread::vread(repo, &key, version).await?;
+            let stored = vread::vread(repo, reader, &key, version).await?;
             (key, stored)
         }
         Action::Search(t, q) => {
             let params = crate::conditional::parse_query(&q);
             let url = format!("{}/{t}", repo.base_url);
-            let bundle = search::search(repo, &t, &params, &url, false).await?;
+            let bundle = search::search(repo, reader, &t, &params, &url, false).await?;
             return Ok(EntryResult::status("200 OK", Some(bundle)));
         }
         _ => return Err(Error::NotSupported("not a read".into())),
@@ -180,22 +180,35 @@ async fn transaction(repo: &Repository, entries: &[Value]) -> Result<Vec<EntryRe
         })
         .collect::<Result<Vec<_>, _>>()?;
     let txn = repo.store.begin().await?;
-    let outcome = write_all(repo, &txn, &mut requests).await;
-    let mut results = match outcome {
+    match run_all(repo, &txn, &mut requests).await {
         Ok(results) => {
             txn.commit().await?;
-            results
+            Ok(results)
         }
         Err(err) => {
             txn.rollback().await?;
-            return Err(err);
+            Err(err)
         }
-    };
-    // Reads run last and see the transaction's writes.
+    }
+}
+
+/// Runs every entry in `txn` in the spec's order: deletes, then (after ids are
+/// assigned and references rewritten) creates, then updates and patches, then
+/// reads, which see the transaction's own writes. Any failure fails all.
+async fn run_all(
+    repo: &Repository,
+    txn: &Transaction,
+    requests: &mut [EntryRequest],
+) -> Result<Vec<EntryResult>, Error> {
+    let mut results: Vec<Option<EntryResult>> = requests.iter().map(|_| None).collect();
+    run_phase(repo, txn, requests, &mut results, &IdMap::new(), 0).await?;
+    let ids = assign_ids(repo, txn, requests, &mut results).await?;
+    run_phase(repo, txn, requests, &mut results, &ids, 1).await?;
+    run_phase(repo, txn, requests, &mut results, &ids, 2).await?;
     for request in requests.iter().filter(|r| r.order() == 3) {
-        let result = read_entry(repo, request.action.clone())
+        let result = read_entry(repo, Reader::Within(txn), request.action.clone())
             .await
-            .unwrap_or_else(|err| EntryResult::failed(&err));
+            .map_err(|source| entry_error(request.index, &request.label, source))?;
         results[request.index] = Some(result);
     }
     Ok(results
@@ -204,29 +217,26 @@ async fn transaction(repo: &Repository, entries: &[Value]) -> Result<Vec<EntryRe
         .collect())
 }
 
-/// Assigns ids, rewrites references and runs every write entry in `txn`.
-async fn write_all(
+/// Runs the entries of one processing phase that have no result yet.
+async fn run_phase(
     repo: &Repository,
     txn: &Transaction,
     requests: &mut [EntryRequest],
-) -> Result<Vec<Option<EntryResult>>, Error> {
-    let mut results: Vec<Option<EntryResult>> = requests.iter().map(|_| None).collect();
-    let ids = assign_ids(repo, txn, requests, &mut results).await?;
-    let mut order: Vec<usize> = (0..requests.len()).collect();
-    order.sort_by_key(|&i| requests[i].order());
-    for i in order {
-        let request = &mut requests[i];
-        if results[i].is_some() || request.order() == 3 {
+    results: &mut [Option<EntryResult>],
+    ids: &IdMap,
+    phase: u8,
+) -> Result<(), Error> {
+    for (i, request) in requests.iter_mut().enumerate() {
+        if results[i].is_some() || request.order() != phase {
             continue;
         }
-        let index = request.index;
-        let label = request.label.clone();
-        let result = run_in(repo, txn, request, &ids)
+        let (index, label) = (request.index, request.label.clone());
+        let result = run_in(repo, txn, request, ids)
             .await
             .map_err(|source| entry_error(index, &label, source))?;
         results[i] = Some(result);
     }
-    Ok(results)
+    Ok(())
 }
 
 /// Gives every created or conditionally updated entry its id before anything
