@@ -81,3 +81,27 @@ async fn sigterm_finishes_and_exits_cleanly() {
     let status = server.terminate();
     assert!(status.success(), "exit status {status}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_read_cache_sees_writes_by_another_process() {
+    let db = Database::fresh(Backend::Sqlite);
+    let server = Server::start_on(&db);
+    let patient = json!({"resourceType": "Patient", "id": "shared-file", "gender": "female"});
+    server.send(reqwest::Method::PUT, "Patient/shared-file", &patient).await;
+    assert_eq!(server.get_json("Patient/shared-file").await["gender"], "female");
+    // A second process writes the same SQLite file while the server runs.
+    let changed = json!({"resourceType": "Patient", "id": "shared-file", "gender": "male"});
+    std::fs::write(db.dir.join("change.ndjson"), changed.to_string()).unwrap();
+    let out = tillit(&db.url, free_port(), &db.dir).args(["import", "change.ndjson"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut seen = Value::Null;
+    for _ in 0..50 {
+        seen = server.get_json("Patient/shared-file").await;
+        if seen["gender"] == "male" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen["gender"], "male", "the cached version must be dropped");
+    assert_eq!(seen["meta"]["versionId"], "2");
+}

@@ -6,6 +6,9 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
 use sea_orm_migration::MigratorTrait;
 
+use std::sync::Arc;
+
+use crate::cache::{watch_other_writers, ReadCache};
 use crate::dialect::Dialect;
 use crate::migrations::Migrator;
 use crate::{Error, Result};
@@ -17,6 +20,8 @@ pub struct StoreOptions {
     pub database_url: String,
     /// Connections in the read pool (and the whole pool on PostgreSQL).
     pub pool_size: u32,
+    /// Bytes of current versions to cache in memory (SQLite only; 0 turns it off).
+    pub read_cache_bytes: u64,
 }
 
 /// The database behind Tillit: a read pool and a write pool.
@@ -29,6 +34,7 @@ pub struct Store {
     pub(crate) reader: DatabaseConnection,
     pub(crate) writer: DatabaseConnection,
     pub(crate) dialect: Dialect,
+    pub(crate) cache: Option<Arc<ReadCache>>,
 }
 
 impl Store {
@@ -41,10 +47,15 @@ impl Store {
             // Migrate before the readers open: they must see the final schema.
             Migrator::up(&writer, None).await?;
             let reader = Database::connect(sqlite_options(url, options.pool_size)).await?;
+            let cache = (options.read_cache_bytes > 0).then(|| Arc::new(ReadCache::new(options.read_cache_bytes)));
+            if let Some(cache) = &cache {
+                watch_other_writers(cache.clone(), writer.clone());
+            }
             Store {
                 reader,
                 writer,
                 dialect: Dialect(DbBackend::Sqlite),
+                cache,
             }
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let mut opts = ConnectOptions::new(url);
@@ -58,6 +69,7 @@ impl Store {
                 reader: pool.clone(),
                 writer: pool,
                 dialect: Dialect(DbBackend::Postgres),
+                cache: None,
             }
         } else {
             return Err(Error::UnsupportedUrl(url.to_owned()));

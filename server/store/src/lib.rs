@@ -6,6 +6,7 @@
 //! a backend trait. The store knows nothing of HTTP or FHIRPath: callers hand it
 //! the index rows they extracted.
 
+mod cache;
 mod connect;
 mod dialect;
 mod history;

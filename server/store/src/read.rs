@@ -37,7 +37,18 @@ impl Stored {
 impl Store {
     /// The current version of `key`, deleted or not; `None` if it never existed.
     pub async fn read(&self, key: &ResourceKey) -> Result<Option<Stored>> {
-        read_current(&self.reader, self.dialect, key, false).await
+        let Some(cache) = &self.cache else {
+            return read_current(&self.reader, self.dialect, key, false).await;
+        };
+        if let Some(hit) = cache.get(key) {
+            return Ok(Some(hit));
+        }
+        let started = cache.epoch();
+        let found = read_current(&self.reader, self.dialect, key, false).await?;
+        if let Some(stored) = &found {
+            cache.fill(key, stored, started);
+        }
+        Ok(found)
     }
 
     /// Version `version` of `key`; `None` if there is no such version.

@@ -4,6 +4,9 @@
 use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait, Value};
 use tillit_model::{Instant, ResourceKey, VersionId};
 
+use std::sync::{Arc, Mutex};
+
+use crate::cache::ReadCache;
 use crate::dialect::Dialect;
 use crate::read::read_current;
 use crate::search::TokenRow;
@@ -67,6 +70,9 @@ pub struct NewVersion<'a> {
 pub struct Transaction {
     pub(crate) txn: DatabaseTransaction,
     pub(crate) dialect: Dialect,
+    cache: Option<Arc<ReadCache>>,
+    /// Keys written, to invalidate in the read cache after commit.
+    written: Mutex<Vec<ResourceKey>>,
 }
 
 impl Store {
@@ -75,6 +81,8 @@ impl Store {
         Ok(Transaction {
             txn: self.writer.begin().await?,
             dialect: self.dialect,
+            cache: self.cache.clone(),
+            written: Mutex::new(Vec::new()),
         })
     }
 }
@@ -154,6 +162,11 @@ impl Transaction {
             ],
         );
         self.txn.execute_raw(upsert).await?;
+        if self.cache.is_some() {
+            if let Ok(mut written) = self.written.lock() {
+                written.push(key.clone());
+            }
+        }
         if new.version != VersionId::FIRST {
             let clear = d.stmt(
                 "DELETE FROM search_token WHERE res_type = ? AND res_id = ?",
@@ -205,7 +218,11 @@ impl Transaction {
 
     /// Makes every write of this transaction durable and visible.
     pub async fn commit(self) -> Result<()> {
-        Ok(self.txn.commit().await?)
+        self.txn.commit().await?;
+        if let (Some(cache), Ok(written)) = (&self.cache, self.written.lock()) {
+            cache.invalidate(&written);
+        }
+        Ok(())
     }
 
     /// Undoes every write of this transaction.

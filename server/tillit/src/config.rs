@@ -33,6 +33,9 @@ pub struct Flags {
     /// Database connections in the pool [env: TILLIT_POOL_SIZE] [default: 16]
     #[arg(long, global = true)]
     pool_size: Option<u32>,
+    /// Megabytes of current resources cached in memory, SQLite only; 0 turns it off [env: TILLIT_READ_CACHE_MB] [default: 64]
+    #[arg(long, global = true)]
+    read_cache_mb: Option<u64>,
     /// Log format: text or json [env: TILLIT_LOG_FORMAT] [default: text]
     #[arg(long, global = true)]
     log_format: Option<String>,
@@ -52,6 +55,7 @@ struct FileSettings {
     auth: Option<String>,
     body_limit: Option<usize>,
     pool_size: Option<u32>,
+    read_cache_mb: Option<u64>,
     log_format: Option<String>,
     packages: Option<Vec<PathBuf>>,
 }
@@ -71,6 +75,8 @@ pub struct Config {
     pub body_limit: usize,
     /// Database pool size.
     pub pool_size: u32,
+    /// Read cache size in megabytes (SQLite only).
+    pub read_cache_mb: u64,
     /// Logs as JSON lines.
     pub json_logs: bool,
     /// Extra packages to load.
@@ -137,6 +143,7 @@ impl Config {
             pool_size: pick(flags.pool_size, parse_env("TILLIT_POOL_SIZE")?.map(|n| n as u32), file.pool_size)
                 .unwrap_or(16)
                 .max(1),
+            read_cache_mb: pick(flags.read_cache_mb, parse_env("TILLIT_READ_CACHE_MB")?, file.read_cache_mb).unwrap_or(64),
             json_logs: log_format == "json",
             packages: pick(flags.packages.clone(), env_packages, file.packages).unwrap_or_default(),
         })

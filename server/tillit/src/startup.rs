@@ -70,6 +70,7 @@ pub async fn repository(config: &Config) -> Result<Repository, StartupError> {
     let store = Store::connect(&StoreOptions {
         database_url: config.database_url.clone(),
         pool_size: config.pool_size,
+        read_cache_bytes: config.read_cache_mb * 1024 * 1024,
     })
     .await?;
     let repo = Repository {
