@@ -9,6 +9,7 @@ use std::sync::Arc;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
+use metrics::Label;
 use axum::response::Response;
 use tracing::Instrument;
 
@@ -43,19 +44,45 @@ pub async fn observe(State(app): State<Arc<crate::AppState>>, request: Request, 
     span.in_scope(|| {
         tracing::info!(status, duration_ms = elapsed.as_secs_f64() * 1000.0, "request finished");
     });
-    let interaction = interaction(&method, &route);
+    // Static label values where possible: this runs on every request.
     let labels = [
-        ("interaction", interaction.to_owned()),
-        ("type", resource_type),
-        ("status", status.to_string()),
+        Label::from_static_parts("interaction", interaction(&method, &route)),
+        Label::new("type", resource_type),
+        match response.status().canonical_reason() {
+            Some(_) => Label::new("status", status_text(status)),
+            None => Label::new("status", status.to_string()),
+        },
     ];
-    metrics::counter!("tillit_http_requests_total", &labels).increment(1);
-    metrics::histogram!("tillit_http_request_duration_seconds", &labels[..2])
+    metrics::histogram!("tillit_http_request_duration_seconds", labels[..2].to_vec())
         .record(elapsed.as_secs_f64());
+    metrics::counter!("tillit_http_requests_total", labels.to_vec()).increment(1);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
     }
     response
+}
+
+/// The status code as a static string for the statuses the server sends.
+fn status_text(status: u16) -> metrics::SharedString {
+    let text: &'static str = match status {
+        200 => "200",
+        201 => "201",
+        204 => "204",
+        304 => "304",
+        400 => "400",
+        404 => "404",
+        405 => "405",
+        406 => "406",
+        409 => "409",
+        410 => "410",
+        412 => "412",
+        413 => "413",
+        415 => "415",
+        422 => "422",
+        500 => "500",
+        other => return metrics::SharedString::from(other.to_string()),
+    };
+    metrics::SharedString::const_str(text)
 }
 
 /// The FHIR interaction a route and method stand for.
