@@ -13,32 +13,50 @@ async fn post_bundle(srv: &crate::support::Server, bundle: &Value) -> (u16, Valu
     (status, resp.json().await.unwrap())
 }
 
-db_test!(transaction_resolves_urn_uuid_and_conditional_references, |srv| {
-    let org_id = unique("org");
-    let value = unique("fnr");
-    srv.send(Method::PUT, &format!("Organization/{org_id}"), &json!({"resourceType": "Organization", "id": org_id,
-        "identifier": [{"system": "urn:oid:2.16.578.1.12.4.1.4.101", "value": org_id}]})).await;
-    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"fullUrl": "urn:uuid:6f1c0b0e-0000-4000-8000-000000000002", "resource": {"resourceType": "Observation", "status": "final",
-            "code": {"text": "weight"}, "subject": {"reference": "urn:uuid:6f1c0b0e-0000-4000-8000-000000000001"}},
-         "request": {"method": "POST", "url": "Observation"}},
-        {"fullUrl": "urn:uuid:6f1c0b0e-0000-4000-8000-000000000001", "resource": {"resourceType": "Patient",
-            "identifier": [{"system": "urn:test", "value": value}],
-            "managingOrganization": {"reference": format!("Organization?identifier=urn:oid:2.16.578.1.12.4.1.4.101|{org_id}")}},
-         "request": {"method": "POST", "url": "Patient"}}
-    ]});
-    let (status, response) = post_bundle(srv, &bundle).await;
-    assert_eq!(status, 200, "{response}");
-    assert_eq!(response["type"], "transaction-response");
-    let obs_location = response["entry"][0]["response"]["location"].as_str().unwrap();
-    let patient_location = response["entry"][1]["response"]["location"].as_str().unwrap();
-    assert!(response["entry"][0]["response"]["status"].as_str().unwrap().starts_with("201"));
-    let patient_ref = patient_location.split("/_history").next().unwrap();
-    let obs = srv.get_json(obs_location).await;
-    assert_eq!(obs["subject"]["reference"], patient_ref);
-    let patient = srv.get_json(patient_location).await;
-    assert_eq!(patient["managingOrganization"]["reference"], format!("Organization/{org_id}"));
-});
+db_test!(
+    transaction_resolves_urn_uuid_and_conditional_references,
+    |srv| {
+        let org_id = unique("org");
+        let value = unique("fnr");
+        srv.send(
+            Method::PUT,
+            &format!("Organization/{org_id}"),
+            &json!({"resourceType": "Organization", "id": org_id,
+        "identifier": [{"system": "urn:oid:2.16.578.1.12.4.1.4.101", "value": org_id}]}),
+        )
+        .await;
+        let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"fullUrl": "urn:uuid:6f1c0b0e-0000-4000-8000-000000000002", "resource": {"resourceType": "Observation", "status": "final",
+                "code": {"text": "weight"}, "subject": {"reference": "urn:uuid:6f1c0b0e-0000-4000-8000-000000000001"}},
+             "request": {"method": "POST", "url": "Observation"}},
+            {"fullUrl": "urn:uuid:6f1c0b0e-0000-4000-8000-000000000001", "resource": {"resourceType": "Patient",
+                "identifier": [{"system": "urn:test", "value": value}],
+                "managingOrganization": {"reference": format!("Organization?identifier=urn:oid:2.16.578.1.12.4.1.4.101|{org_id}")}},
+             "request": {"method": "POST", "url": "Patient"}}
+        ]});
+        let (status, response) = post_bundle(srv, &bundle).await;
+        assert_eq!(status, 200, "{response}");
+        assert_eq!(response["type"], "transaction-response");
+        let obs_location = response["entry"][0]["response"]["location"]
+            .as_str()
+            .unwrap();
+        let patient_location = response["entry"][1]["response"]["location"]
+            .as_str()
+            .unwrap();
+        assert!(response["entry"][0]["response"]["status"]
+            .as_str()
+            .unwrap()
+            .starts_with("201"));
+        let patient_ref = patient_location.split("/_history").next().unwrap();
+        let obs = srv.get_json(obs_location).await;
+        assert_eq!(obs["subject"]["reference"], patient_ref);
+        let patient = srv.get_json(patient_location).await;
+        assert_eq!(
+            patient["managingOrganization"]["reference"],
+            format!("Organization/{org_id}")
+        );
+    }
+);
 
 db_test!(failed_transaction_rolls_back_and_names_the_entry, |srv| {
     let value = unique("rollback");
@@ -53,9 +71,17 @@ db_test!(failed_transaction_rolls_back_and_names_the_entry, |srv| {
     assert_eq!(outcome["resourceType"], "OperationOutcome");
     let text = outcome["issue"][0]["diagnostics"].as_str().unwrap();
     assert!(text.contains("entry 1"), "{text}");
-    assert!(outcome["issue"][0]["expression"][0].as_str().unwrap().starts_with("Bundle.entry[1]"));
-    let search = srv.get_json(&format!("Patient?identifier=urn:test|{value}")).await;
-    assert_eq!(search["total"], 0, "the first entry must have been rolled back");
+    assert!(outcome["issue"][0]["expression"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("Bundle.entry[1]"));
+    let search = srv
+        .get_json(&format!("Patient?identifier=urn:test|{value}"))
+        .await;
+    assert_eq!(
+        search["total"], 0,
+        "the first entry must have been rolled back"
+    );
 });
 
 db_test!(transaction_with_unresolvable_urn_uuid_is_refused, |srv| {
@@ -68,23 +94,31 @@ db_test!(transaction_with_unresolvable_urn_uuid_is_refused, |srv| {
     assert_eq!(status, 400, "{outcome}");
 });
 
-db_test!(transaction_runs_deletes_before_creates_and_checks_if_match, |srv| {
-    let id = unique("order");
-    srv.send(Method::PUT, &format!("Patient/{id}"), &json!({"resourceType": "Patient", "id": id})).await;
-    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"resource": {"resourceType": "Patient", "id": id, "active": true},
-         "request": {"method": "PUT", "url": format!("Patient/{id}"), "ifMatch": "W/\"1\""}},
-        {"request": {"method": "DELETE", "url": format!("Basic?_id={}", unique("none"))}}
-    ]});
-    let (status, response) = post_bundle(srv, &bundle).await;
-    assert_eq!(status, 200, "{response}");
-    assert_eq!(response["entry"][0]["response"]["etag"], "W/\"2\"");
-    let stale = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"resource": {"resourceType": "Patient", "id": id}, "request": {"method": "PUT", "url": format!("Patient/{id}"), "ifMatch": "W/\"1\""}}
-    ]});
-    let (status, _) = post_bundle(srv, &stale).await;
-    assert_eq!(status, 412);
-});
+db_test!(
+    transaction_runs_deletes_before_creates_and_checks_if_match,
+    |srv| {
+        let id = unique("order");
+        srv.send(
+            Method::PUT,
+            &format!("Patient/{id}"),
+            &json!({"resourceType": "Patient", "id": id}),
+        )
+        .await;
+        let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": {"resourceType": "Patient", "id": id, "active": true},
+             "request": {"method": "PUT", "url": format!("Patient/{id}"), "ifMatch": "W/\"1\""}},
+            {"request": {"method": "DELETE", "url": format!("Basic?_id={}", unique("none"))}}
+        ]});
+        let (status, response) = post_bundle(srv, &bundle).await;
+        assert_eq!(status, 200, "{response}");
+        assert_eq!(response["entry"][0]["response"]["etag"], "W/\"2\"");
+        let stale = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": {"resourceType": "Patient", "id": id}, "request": {"method": "PUT", "url": format!("Patient/{id}"), "ifMatch": "W/\"1\""}}
+        ]});
+        let (status, _) = post_bundle(srv, &stale).await;
+        assert_eq!(status, 412);
+    }
+);
 
 db_test!(batch_reports_each_entry_on_its_own, |srv| {
     let id = srv.create(json!({"resourceType": "Patient"})).await;
@@ -97,30 +131,49 @@ db_test!(batch_reports_each_entry_on_its_own, |srv| {
     let (status, response) = post_bundle(srv, &bundle).await;
     assert_eq!(status, 200);
     assert_eq!(response["type"], "batch-response");
-    let statuses: Vec<&str> = response["entry"].as_array().unwrap().iter().map(|e| e["response"]["status"].as_str().unwrap()).collect();
+    let statuses: Vec<&str> = response["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["response"]["status"].as_str().unwrap())
+        .collect();
     assert_eq!(statuses[0], "200 OK");
     assert!(statuses[1].starts_with("422"));
     assert!(statuses[2].starts_with("201"));
     assert!(statuses[3].starts_with("404"));
-    assert_eq!(response["entry"][1]["response"]["outcome"]["resourceType"], "OperationOutcome");
+    assert_eq!(
+        response["entry"][1]["response"]["outcome"]["resourceType"],
+        "OperationOutcome"
+    );
     assert_eq!(response["entry"][0]["resource"]["id"], id.as_str());
 });
 
-db_test!(deletes_run_before_conditional_creates_in_a_transaction, |srv| {
-    let value = unique("order");
-    let old = srv.create(json!({"resourceType": "Patient", "identifier": [{"system": "urn:order", "value": value}]})).await;
-    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"resource": {"resourceType": "Patient", "identifier": [{"system": "urn:order", "value": value}]},
-         "request": {"method": "POST", "url": "Patient", "ifNoneExist": format!("identifier=urn:order|{value}")}},
-        {"request": {"method": "DELETE", "url": format!("Patient?identifier=urn:order|{value}")}}
-    ]});
-    let (status, response) = post_bundle(srv, &bundle).await;
-    assert_eq!(status, 200, "{response}");
-    assert!(response["entry"][0]["response"]["status"].as_str().unwrap().starts_with("201"), "{response}");
-    assert_eq!(srv.get(&format!("Patient/{old}")).await.status(), 410);
-    let found = srv.get_json(&format!("Patient?identifier=urn:order|{value}")).await;
-    assert_eq!(found["total"], 1);
-});
+db_test!(
+    deletes_run_before_conditional_creates_in_a_transaction,
+    |srv| {
+        let value = unique("order");
+        let old = srv.create(json!({"resourceType": "Patient", "identifier": [{"system": "urn:order", "value": value}]})).await;
+        let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": {"resourceType": "Patient", "identifier": [{"system": "urn:order", "value": value}]},
+             "request": {"method": "POST", "url": "Patient", "ifNoneExist": format!("identifier=urn:order|{value}")}},
+            {"request": {"method": "DELETE", "url": format!("Patient?identifier=urn:order|{value}")}}
+        ]});
+        let (status, response) = post_bundle(srv, &bundle).await;
+        assert_eq!(status, 200, "{response}");
+        assert!(
+            response["entry"][0]["response"]["status"]
+                .as_str()
+                .unwrap()
+                .starts_with("201"),
+            "{response}"
+        );
+        assert_eq!(srv.get(&format!("Patient/{old}")).await.status(), 410);
+        let found = srv
+            .get_json(&format!("Patient?identifier=urn:order|{value}"))
+            .await;
+        assert_eq!(found["total"], 1);
+    }
+);
 
 db_test!(a_failing_read_fails_the_whole_transaction, |srv| {
     let value = unique("readfail");
@@ -132,7 +185,11 @@ db_test!(a_failing_read_fails_the_whole_transaction, |srv| {
     let (status, outcome) = post_bundle(srv, &bundle).await;
     assert_eq!(status, 404, "{outcome}");
     assert_eq!(outcome["issue"][0]["expression"][0], "Bundle.entry[1]");
-    assert_eq!(srv.get_json(&format!("Patient?identifier=urn:test|{value}")).await["total"], 0);
+    assert_eq!(
+        srv.get_json(&format!("Patient?identifier=urn:test|{value}"))
+            .await["total"],
+        0
+    );
 });
 
 db_test!(reads_in_a_transaction_see_its_writes, |srv| {

@@ -31,11 +31,17 @@ async fn import_loads_ndjson_and_bundles_and_reports_bad_lines() {
     assert!(stdout.contains("imported 3 resources"), "{stdout}");
     assert!(stdout.contains("1 failed"), "{stdout}");
     assert!(stdout.contains("resources/s"), "{stdout}");
-    assert!(stderr.contains("patients.ndjson: line 2"), "the bad line is named: {stderr}");
+    assert!(
+        stderr.contains("patients.ndjson: line 2"),
+        "the bad line is named: {stderr}"
+    );
     let server = Server::start_on(&db);
     assert_eq!(server.get_json("Patient/imp-1").await["gender"], "female");
     assert_eq!(server.get("Patient/imp-2").await.status(), 404);
-    assert_eq!(server.get_json("Organization/imp-org").await["name"], "Imported");
+    assert_eq!(
+        server.get_json("Organization/imp-org").await["name"],
+        "Imported"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,7 +58,11 @@ async fn demo_seeds_norwegian_patients_with_valid_national_ids() {
     let client = reqwest::Client::new();
     let mut patients = Value::Null;
     for _ in 0..600 {
-        if let Ok(resp) = client.get(format!("{base}/Patient?_count=100")).send().await {
+        if let Ok(resp) = client
+            .get(format!("{base}/Patient?_count=100"))
+            .send()
+            .await
+        {
             if resp.status() == 200 {
                 patients = resp.json().await.unwrap();
                 if patients["total"].as_i64().unwrap_or(0) >= 3 {
@@ -68,8 +78,19 @@ async fn demo_seeds_norwegian_patients_with_valid_national_ids() {
     assert!(entries.len() >= 3);
     for entry in entries {
         let identifiers = entry["resource"]["identifier"].as_array().unwrap();
-        let national = identifiers.iter().find(|i| i["system"].as_str().unwrap().starts_with("urn:oid:2.16.578.1.12.4.1.4.")).unwrap();
-        assert!(tillit_demo::fnr_is_valid(national["value"].as_str().unwrap()), "{national}");
+        let national = identifiers
+            .iter()
+            .find(|i| {
+                i["system"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("urn:oid:2.16.578.1.12.4.1.4.")
+            })
+            .unwrap();
+        assert!(
+            tillit_demo::fnr_is_valid(national["value"].as_str().unwrap()),
+            "{national}"
+        );
     }
 }
 
@@ -87,13 +108,25 @@ async fn the_read_cache_sees_writes_by_another_process() {
     let db = Database::fresh(Backend::Sqlite);
     let server = Server::start_on(&db);
     let patient = json!({"resourceType": "Patient", "id": "shared-file", "gender": "female"});
-    server.send(reqwest::Method::PUT, "Patient/shared-file", &patient).await;
-    assert_eq!(server.get_json("Patient/shared-file").await["gender"], "female");
+    server
+        .send(reqwest::Method::PUT, "Patient/shared-file", &patient)
+        .await;
+    assert_eq!(
+        server.get_json("Patient/shared-file").await["gender"],
+        "female"
+    );
     // A second process writes the same SQLite file while the server runs.
     let changed = json!({"resourceType": "Patient", "id": "shared-file", "gender": "male"});
     std::fs::write(db.dir.join("change.ndjson"), changed.to_string()).unwrap();
-    let out = tillit(&db.url, free_port(), &db.dir).args(["import", "change.ndjson"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = tillit(&db.url, free_port(), &db.dir)
+        .args(["import", "change.ndjson"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut seen = Value::Null;
     for _ in 0..50 {
         seen = server.get_json("Patient/shared-file").await;

@@ -17,7 +17,8 @@ async fn update_until_done(srv: &'static Server, id: String, client: usize) -> u
             let current = srv.get(&format!("Basic/{id}")).await;
             let etag = current.headers()["etag"].to_str().unwrap().to_owned();
             let body = json!({"resourceType": "Basic", "id": id, "code": {"text": format!("client {client} round {round}")}});
-            let resp = srv.request(Method::PUT, &format!("Basic/{id}"))
+            let resp = srv
+                .request(Method::PUT, &format!("Basic/{id}"))
                 .header("content-type", "application/fhir+json")
                 .header("if-match", etag)
                 .body(body.to_string())
@@ -36,8 +37,15 @@ async fn update_until_done(srv: &'static Server, id: String, client: usize) -> u
 
 db_test!(sixteen_clients_with_if_match_lose_no_update, |srv| {
     let id = unique("contended");
-    srv.send(Method::PUT, &format!("Basic/{id}"), &json!({"resourceType": "Basic", "id": id, "code": {"text": "start"}})).await;
-    let tasks: Vec<_> = (0..CLIENTS).map(|c| tokio::spawn(update_until_done(srv, id.clone(), c))).collect();
+    srv.send(
+        Method::PUT,
+        &format!("Basic/{id}"),
+        &json!({"resourceType": "Basic", "id": id, "code": {"text": "start"}}),
+    )
+    .await;
+    let tasks: Vec<_> = (0..CLIENTS)
+        .map(|c| tokio::spawn(update_until_done(srv, id.clone(), c)))
+        .collect();
     let mut conflicts = 0;
     for task in tasks {
         conflicts += task.await.unwrap();
@@ -45,23 +53,48 @@ db_test!(sixteen_clients_with_if_match_lose_no_update, |srv| {
     let expected_versions = 1 + CLIENTS * UPDATES_EACH;
     let current = srv.get_json(&format!("Basic/{id}")).await;
     assert_eq!(current["meta"]["versionId"], expected_versions.to_string());
-    let history = srv.get_json(&format!("Basic/{id}/_history?_count=1000")).await;
+    let history = srv
+        .get_json(&format!("Basic/{id}/_history?_count=1000"))
+        .await;
     let entries = history["entry"].as_array().unwrap();
-    let versions: Vec<usize> = entries.iter().map(|e| e["resource"]["meta"]["versionId"].as_str().unwrap().parse().unwrap()).collect();
+    let versions: Vec<usize> = entries
+        .iter()
+        .map(|e| {
+            e["resource"]["meta"]["versionId"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
     let sequential: Vec<usize> = (1..=expected_versions).rev().collect();
     assert_eq!(versions, sequential, "history must be strictly sequential");
-    let mut texts: Vec<&str> = entries.iter().map(|e| e["resource"]["code"]["text"].as_str().unwrap()).collect();
+    let mut texts: Vec<&str> = entries
+        .iter()
+        .map(|e| e["resource"]["code"]["text"].as_str().unwrap())
+        .collect();
     texts.sort();
     texts.dedup();
-    assert_eq!(texts.len(), expected_versions, "every acknowledged update is a version of its own");
+    assert_eq!(
+        texts.len(),
+        expected_versions,
+        "every acknowledged update is a version of its own"
+    );
     assert!(conflicts > 0 || CLIENTS == 1, "the clients really raced");
     let _: &Value = &current;
 });
 
-db_test!(concurrent_updates_without_if_match_are_all_kept_in_sequence, |srv| {
-    let id = unique("blind");
-    srv.send(Method::PUT, &format!("Basic/{id}"), &json!({"resourceType": "Basic", "id": id, "code": {"text": "start"}})).await;
-    let tasks: Vec<_> = (0..CLIENTS)
+db_test!(
+    concurrent_updates_without_if_match_are_all_kept_in_sequence,
+    |srv| {
+        let id = unique("blind");
+        srv.send(
+            Method::PUT,
+            &format!("Basic/{id}"),
+            &json!({"resourceType": "Basic", "id": id, "code": {"text": "start"}}),
+        )
+        .await;
+        let tasks: Vec<_> = (0..CLIENTS)
         .map(|c| {
             let id = id.clone();
             tokio::spawn(async move {
@@ -70,14 +103,27 @@ db_test!(concurrent_updates_without_if_match_are_all_kept_in_sequence, |srv| {
             })
         })
         .collect();
-    for task in tasks {
-        assert_eq!(task.await.unwrap(), 200, "no update may be refused or lost");
+        for task in tasks {
+            assert_eq!(task.await.unwrap(), 200, "no update may be refused or lost");
+        }
+        let history = srv
+            .get_json(&format!("Basic/{id}/_history?_count=1000"))
+            .await;
+        let versions: Vec<usize> = history["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                e["resource"]["meta"]["versionId"]
+                    .as_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(versions, (1..=CLIENTS + 1).rev().collect::<Vec<_>>());
     }
-    let history = srv.get_json(&format!("Basic/{id}/_history?_count=1000")).await;
-    let versions: Vec<usize> = history["entry"].as_array().unwrap().iter()
-        .map(|e| e["resource"]["meta"]["versionId"].as_str().unwrap().parse().unwrap()).collect();
-    assert_eq!(versions, (1..=CLIENTS + 1).rev().collect::<Vec<_>>());
-});
+);
 
 db_test!(concurrent_conditional_creates_make_one_resource, |srv| {
     let value = unique("once");
@@ -101,6 +147,8 @@ db_test!(concurrent_conditional_creates_make_one_resource, |srv| {
         }
     }
     assert_eq!(created, 1);
-    let found = srv.get_json(&format!("Patient?identifier=urn:once|{value}")).await;
+    let found = srv
+        .get_json(&format!("Patient?identifier=urn:once|{value}"))
+        .await;
     assert_eq!(found["total"], 1);
 });

@@ -38,17 +38,30 @@ async fn acknowledged_before_crash(backend: Backend) {
         let client = reqwest::Client::new();
         for n in 0..200 {
             let body = json!({"resourceType": "Basic", "code": {"text": format!("in flight {n}")}});
-            let _ = client.post(format!("{base}/Basic")).header("content-type", "application/fhir+json").body(body.to_string()).send().await;
+            let _ = client
+                .post(format!("{base}/Basic"))
+                .header("content-type", "application/fhir+json")
+                .body(body.to_string())
+                .send()
+                .await;
         }
     });
     tokio::time::sleep(Duration::from_millis(50)).await;
     server.kill();
     let _ = writer.await;
-    assert!(acknowledged.len() > 10, "only {} writes were acknowledged", acknowledged.len());
+    assert!(
+        acknowledged.len() > 10,
+        "only {} writes were acknowledged",
+        acknowledged.len()
+    );
     let restarted = Server::start_on(&db);
     for location in &acknowledged {
         let resp = restarted.get(location).await;
-        assert_eq!(resp.status(), 200, "acknowledged {location} lost after kill -9");
+        assert_eq!(
+            resp.status(),
+            200,
+            "acknowledged {location} lost after kill -9"
+        );
     }
 }
 

@@ -8,7 +8,11 @@ use crate::support::unique;
 
 db_test!(create_assigns_an_id_and_returns_version_headers, |srv| {
     let resp = srv
-        .send(Method::POST, "Patient", &json!({"resourceType": "Patient", "id": "ignored", "active": true}))
+        .send(
+            Method::POST,
+            "Patient",
+            &json!({"resourceType": "Patient", "id": "ignored", "active": true}),
+        )
         .await;
     assert_eq!(resp.status(), 201);
     assert_eq!(resp.headers()["etag"], "W/\"1\"");
@@ -23,10 +27,15 @@ db_test!(create_assigns_an_id_and_returns_version_headers, |srv| {
 });
 
 db_test!(read_returns_the_current_version, |srv| {
-    let id = srv.create(json!({"resourceType": "Patient", "gender": "female"})).await;
+    let id = srv
+        .create(json!({"resourceType": "Patient", "gender": "female"}))
+        .await;
     let resp = srv.get(&format!("Patient/{id}")).await;
     assert_eq!(resp.status(), 200);
-    assert_eq!(resp.headers()["content-type"], "application/fhir+json; charset=utf-8");
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/fhir+json; charset=utf-8"
+    );
     assert_eq!(resp.headers()["etag"], "W/\"1\"");
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["gender"], "female");
@@ -43,102 +52,215 @@ db_test!(read_of_unknown_id_is_404_with_outcome, |srv| {
 
 db_test!(update_creates_versions_and_vread_reads_each, |srv| {
     let id = unique("upd");
-    let first = srv.send(Method::PUT, &format!("Patient/{id}"), &json!({"resourceType": "Patient", "id": id, "gender": "male"})).await;
+    let first = srv
+        .send(
+            Method::PUT,
+            &format!("Patient/{id}"),
+            &json!({"resourceType": "Patient", "id": id, "gender": "male"}),
+        )
+        .await;
     assert_eq!(first.status(), 201, "update-as-create");
-    let second = srv.send(Method::PUT, &format!("Patient/{id}"), &json!({"resourceType": "Patient", "id": id, "gender": "other"})).await;
+    let second = srv
+        .send(
+            Method::PUT,
+            &format!("Patient/{id}"),
+            &json!({"resourceType": "Patient", "id": id, "gender": "other"}),
+        )
+        .await;
     assert_eq!(second.status(), 200);
     assert_eq!(second.headers()["etag"], "W/\"2\"");
     let v1 = srv.get_json(&format!("Patient/{id}/_history/1")).await;
     assert_eq!(v1["gender"], "male");
     let v2 = srv.get_json(&format!("Patient/{id}/_history/2")).await;
     assert_eq!(v2["gender"], "other");
-    assert_eq!(srv.get(&format!("Patient/{id}/_history/3")).await.status(), 404);
+    assert_eq!(
+        srv.get(&format!("Patient/{id}/_history/3")).await.status(),
+        404
+    );
 });
 
 db_test!(update_with_a_different_body_id_is_400, |srv| {
-    let resp = srv.send(Method::PUT, "Patient/abc", &json!({"resourceType": "Patient", "id": "xyz"})).await;
+    let resp = srv
+        .send(
+            Method::PUT,
+            "Patient/abc",
+            &json!({"resourceType": "Patient", "id": "xyz"}),
+        )
+        .await;
     assert_eq!(resp.status(), 400);
-    let resp = srv.send(Method::PUT, "Patient/abc", &json!({"resourceType": "Patient"})).await;
+    let resp = srv
+        .send(
+            Method::PUT,
+            "Patient/abc",
+            &json!({"resourceType": "Patient"}),
+        )
+        .await;
     assert_eq!(resp.status(), 400);
-    let resp = srv.send(Method::PUT, "Patient/abc", &json!({"resourceType": "Observation", "id": "abc"})).await;
+    let resp = srv
+        .send(
+            Method::PUT,
+            "Patient/abc",
+            &json!({"resourceType": "Observation", "id": "abc"}),
+        )
+        .await;
     assert_eq!(resp.status(), 400);
 });
 
 db_test!(if_match_with_a_stale_version_is_412, |srv| {
     let id = srv.create(json!({"resourceType": "Patient"})).await;
     let body = json!({"resourceType": "Patient", "id": id, "active": true});
-    let ok = srv.request(Method::PUT, &format!("Patient/{id}")).header("content-type", "application/fhir+json")
-        .header("if-match", "W/\"1\"").body(body.to_string()).send().await.unwrap();
+    let ok = srv
+        .request(Method::PUT, &format!("Patient/{id}"))
+        .header("content-type", "application/fhir+json")
+        .header("if-match", "W/\"1\"")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200);
-    let stale = srv.request(Method::PUT, &format!("Patient/{id}")).header("content-type", "application/fhir+json")
-        .header("if-match", "W/\"1\"").body(body.to_string()).send().await.unwrap();
+    let stale = srv
+        .request(Method::PUT, &format!("Patient/{id}"))
+        .header("content-type", "application/fhir+json")
+        .header("if-match", "W/\"1\"")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(stale.status(), 412);
 });
 
 db_test!(read_after_delete_is_gone_and_history_is_kept, |srv| {
     let id = srv.create(json!({"resourceType": "Patient"})).await;
-    let resp = srv.request(Method::DELETE, &format!("Patient/{id}")).send().await.unwrap();
+    let resp = srv
+        .request(Method::DELETE, &format!("Patient/{id}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 204);
     assert_eq!(srv.get(&format!("Patient/{id}")).await.status(), 410);
-    assert_eq!(srv.get(&format!("Patient/{id}/_history/1")).await.status(), 200);
-    assert_eq!(srv.get(&format!("Patient/{id}/_history/2")).await.status(), 410);
+    assert_eq!(
+        srv.get(&format!("Patient/{id}/_history/1")).await.status(),
+        200
+    );
+    assert_eq!(
+        srv.get(&format!("Patient/{id}/_history/2")).await.status(),
+        410
+    );
     let history = srv.get_json(&format!("Patient/{id}/_history")).await;
     assert_eq!(history["entry"].as_array().unwrap().len(), 2);
     assert_eq!(history["entry"][0]["request"]["method"], "DELETE");
     // Deleting again changes nothing.
-    let again = srv.request(Method::DELETE, &format!("Patient/{id}")).send().await.unwrap();
+    let again = srv
+        .request(Method::DELETE, &format!("Patient/{id}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), 204);
     // Updating a deleted resource brings it back as a new version.
-    let back = srv.send(Method::PUT, &format!("Patient/{id}"), &json!({"resourceType": "Patient", "id": id})).await;
+    let back = srv
+        .send(
+            Method::PUT,
+            &format!("Patient/{id}"),
+            &json!({"resourceType": "Patient", "id": id}),
+        )
+        .await;
     assert_eq!(back.status(), 201);
     assert_eq!(back.headers()["etag"], "W/\"3\"");
 });
 
-db_test!(json_patch_changes_the_resource_and_bumps_the_version, |srv| {
-    let id = srv.create(json!({"resourceType": "Patient", "active": true, "name": [{"family": "Hansen"}]})).await;
-    let ops = json!([
-        {"op": "replace", "path": "/active", "value": false},
-        {"op": "add", "path": "/name/0/given", "value": ["Kari"]}
-    ]);
-    let resp = srv.request(Method::PATCH, &format!("Patient/{id}"))
-        .header("content-type", "application/json-patch+json").body(ops.to_string()).send().await.unwrap();
-    assert_eq!(resp.status(), 200);
-    let body: Value = resp.json().await.unwrap();
-    assert_eq!(body["active"], false);
-    assert_eq!(body["name"][0]["given"][0], "Kari");
-    assert_eq!(body["meta"]["versionId"], "2");
-    let history = srv.get_json(&format!("Patient/{id}/_history")).await;
-    assert_eq!(history["entry"][0]["request"]["method"], "PATCH");
-    // A patch that breaks the structure is refused.
-    let bad = json!([{"op": "add", "path": "/unknownElement", "value": 1}]);
-    let resp = srv.request(Method::PATCH, &format!("Patient/{id}"))
-        .header("content-type", "application/json-patch+json").body(bad.to_string()).send().await.unwrap();
-    assert_eq!(resp.status(), 422);
-});
+db_test!(
+    json_patch_changes_the_resource_and_bumps_the_version,
+    |srv| {
+        let id = srv
+            .create(
+                json!({"resourceType": "Patient", "active": true, "name": [{"family": "Hansen"}]}),
+            )
+            .await;
+        let ops = json!([
+            {"op": "replace", "path": "/active", "value": false},
+            {"op": "add", "path": "/name/0/given", "value": ["Kari"]}
+        ]);
+        let resp = srv
+            .request(Method::PATCH, &format!("Patient/{id}"))
+            .header("content-type", "application/json-patch+json")
+            .body(ops.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["active"], false);
+        assert_eq!(body["name"][0]["given"][0], "Kari");
+        assert_eq!(body["meta"]["versionId"], "2");
+        let history = srv.get_json(&format!("Patient/{id}/_history")).await;
+        assert_eq!(history["entry"][0]["request"]["method"], "PATCH");
+        // A patch that breaks the structure is refused.
+        let bad = json!([{"op": "add", "path": "/unknownElement", "value": 1}]);
+        let resp = srv
+            .request(Method::PATCH, &format!("Patient/{id}"))
+            .header("content-type", "application/json-patch+json")
+            .body(bad.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 422);
+    }
+);
 
 db_test!(conditional_read_headers_give_304, |srv| {
     let id = srv.create(json!({"resourceType": "Patient"})).await;
-    let resp = srv.request(Method::GET, &format!("Patient/{id}")).header("if-none-match", "W/\"1\"").send().await.unwrap();
+    let resp = srv
+        .request(Method::GET, &format!("Patient/{id}"))
+        .header("if-none-match", "W/\"1\"")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 304);
-    let resp = srv.request(Method::GET, &format!("Patient/{id}")).header("if-none-match", "W/\"7\"").send().await.unwrap();
+    let resp = srv
+        .request(Method::GET, &format!("Patient/{id}"))
+        .header("if-none-match", "W/\"7\"")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let modified = resp.headers()["last-modified"].to_str().unwrap().to_owned();
-    let resp = srv.request(Method::GET, &format!("Patient/{id}")).header("if-modified-since", &modified).send().await.unwrap();
+    let resp = srv
+        .request(Method::GET, &format!("Patient/{id}"))
+        .header("if-modified-since", &modified)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 304);
-    let resp = srv.request(Method::GET, &format!("Patient/{id}"))
-        .header("if-modified-since", "Mon, 01 Jan 2001 00:00:00 GMT").send().await.unwrap();
+    let resp = srv
+        .request(Method::GET, &format!("Patient/{id}"))
+        .header("if-modified-since", "Mon, 01 Jan 2001 00:00:00 GMT")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
 });
 
 db_test!(prefer_return_shapes_the_write_response, |srv| {
     let patient = json!({"resourceType": "Patient"});
-    let minimal = srv.request(Method::POST, "Patient").header("content-type", "application/fhir+json")
-        .header("prefer", "return=minimal").body(patient.to_string()).send().await.unwrap();
+    let minimal = srv
+        .request(Method::POST, "Patient")
+        .header("content-type", "application/fhir+json")
+        .header("prefer", "return=minimal")
+        .body(patient.to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(minimal.status(), 201);
     assert!(minimal.headers().contains_key("location"));
     assert!(minimal.bytes().await.unwrap().is_empty());
-    let outcome = srv.request(Method::POST, "Patient").header("content-type", "application/fhir+json")
-        .header("prefer", "return=OperationOutcome").body(patient.to_string()).send().await.unwrap();
+    let outcome = srv
+        .request(Method::POST, "Patient")
+        .header("content-type", "application/fhir+json")
+        .header("prefer", "return=OperationOutcome")
+        .body(patient.to_string())
+        .send()
+        .await
+        .unwrap();
     let body: Value = outcome.json().await.unwrap();
     assert_eq!(body["resourceType"], "OperationOutcome");
 });
@@ -149,15 +271,25 @@ db_test!(summary_and_elements_subset_a_read, |srv| {
         "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">Kari</div>"},
         "photo": [{"contentType": "image/png"}]
     })).await;
-    let elements = srv.get_json(&format!("Patient/{id}?_elements=gender")).await;
+    let elements = srv
+        .get_json(&format!("Patient/{id}?_elements=gender"))
+        .await;
     assert_eq!(elements["gender"], "female");
     assert!(elements.get("active").is_none());
     assert_eq!(elements["meta"]["tag"][0]["code"], "SUBSETTED");
     let summary = srv.get_json(&format!("Patient/{id}?_summary=true")).await;
     assert_eq!(summary["gender"], "female");
-    assert!(summary.get("photo").is_none(), "photo is not a summary element");
+    assert!(
+        summary.get("photo").is_none(),
+        "photo is not a summary element"
+    );
     let data = srv.get_json(&format!("Patient/{id}?_summary=data")).await;
     assert!(data.get("text").is_none());
-    let pretty = srv.get(&format!("Patient/{id}?_pretty=true")).await.text().await.unwrap();
+    let pretty = srv
+        .get(&format!("Patient/{id}?_pretty=true"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(pretty.contains("\n  \"resourceType\""));
 });

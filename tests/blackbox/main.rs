@@ -1,13 +1,16 @@
 //! Black-box tests: the real `tillit` binary, started on a free port with a
 //! fresh database, exercised over HTTP on SQLite and on PostgreSQL.
 
+// Tests may unwrap: a panic is how a test reports failure.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 mod bundles;
 mod cli;
 mod concurrency;
-mod crash;
 mod conditional;
+mod crash;
 mod crud;
 mod edge;
 mod history;

@@ -16,8 +16,13 @@ use crate::db_test;
 
 /// Types shipped as definitions rather than examples.
 const CONFORMANCE: [&str; 7] = [
-    "StructureDefinition", "SearchParameter", "CodeSystem", "ValueSet", "ConceptMap",
-    "OperationDefinition", "CompartmentDefinition",
+    "StructureDefinition",
+    "SearchParameter",
+    "CodeSystem",
+    "ValueSet",
+    "ConceptMap",
+    "OperationDefinition",
+    "CompartmentDefinition",
 ];
 
 /// The examples package, fetched once with `npm pack` into `target/fhir-packages`.
@@ -32,7 +37,10 @@ fn examples_package() -> PathBuf {
             .stdout(std::process::Stdio::null())
             .status()
             .expect("npm is needed to fetch hl7.fhir.r4.examples@4.0.1");
-        assert!(status.success(), "npm pack hl7.fhir.r4.examples@4.0.1 failed");
+        assert!(
+            status.success(),
+            "npm pack hl7.fhir.r4.examples@4.0.1 failed"
+        );
     }
     file
 }
@@ -48,13 +56,20 @@ fn examples() -> Vec<(String, Value)> {
             for entry in archive.entries().expect("tar") {
                 let mut entry = entry.expect("entry");
                 let name = entry.path().expect("path").to_string_lossy().into_owned();
-                let Some(file) = name.strip_prefix("package/") else { continue };
-                if file.contains('/') || !file.ends_with(".json") || file == "package.json" || file.starts_with('.') {
+                let Some(file) = name.strip_prefix("package/") else {
+                    continue;
+                };
+                if file.contains('/')
+                    || !file.ends_with(".json")
+                    || file == "package.json"
+                    || file.starts_with('.')
+                {
                     continue;
                 }
                 let mut text = String::new();
                 entry.read_to_string(&mut text).expect("utf-8");
-                let value: Value = serde_json::from_str(text.trim_start_matches('\u{feff}')).expect("json");
+                let value: Value =
+                    serde_json::from_str(text.trim_start_matches('\u{feff}')).expect("json");
                 let kind = value["resourceType"].as_str().unwrap_or_default();
                 if !CONFORMANCE.contains(&kind) {
                     out.push((file.to_owned(), value));
@@ -68,7 +83,8 @@ fn examples() -> Vec<(String, Value)> {
 
 /// The rejected examples and why, from the fixture file.
 fn expected_rejections() -> BTreeMap<String, String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/r4-examples-rejected.txt");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/r4-examples-rejected.txt");
     std::fs::read_to_string(path)
         .expect("fixture")
         .lines()
@@ -97,12 +113,15 @@ fn comparable(mut resource: Value) -> Value {
 fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
-            x.to_string() == y.to_string() || x.as_f64().zip(y.as_f64()).is_some_and(|(x, y)| x == y)
+            x.to_string() == y.to_string()
+                || x.as_f64().zip(y.as_f64()).is_some_and(|(x, y)| x == y)
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
         }
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same(v, w)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same(v, w))
+        }
         _ => a == b,
     }
 }
@@ -113,12 +132,22 @@ db_test!(every_r4_example_round_trips_through_put_and_read, |srv| {
     let mut rejected = BTreeMap::new();
     let mut mismatched = Vec::new();
     for (file, resource) in &examples {
-        let path = format!("{}/{}", resource["resourceType"].as_str().unwrap(), resource["id"].as_str().unwrap());
+        let path = format!(
+            "{}/{}",
+            resource["resourceType"].as_str().unwrap(),
+            resource["id"].as_str().unwrap()
+        );
         let resp = srv.send(Method::PUT, &path, resource).await;
         let status = resp.status().as_u16();
         if status >= 300 {
             let outcome: Value = resp.json().await.unwrap_or(Value::Null);
-            rejected.insert(file.clone(), outcome["issue"][0]["diagnostics"].as_str().unwrap_or("").to_owned());
+            rejected.insert(
+                file.clone(),
+                outcome["issue"][0]["diagnostics"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned(),
+            );
             continue;
         }
         let stored = srv.get_json(&path).await;
@@ -126,10 +155,25 @@ db_test!(every_r4_example_round_trips_through_put_and_read, |srv| {
             mismatched.push(file.clone());
         }
     }
-    assert!(mismatched.is_empty(), "read back differently: {mismatched:?}");
+    assert!(
+        mismatched.is_empty(),
+        "read back differently: {mismatched:?}"
+    );
     let expected = expected_rejections();
-    let unexpected: Vec<_> = rejected.iter().filter(|(f, _)| !expected.contains_key(*f)).collect();
-    let accepted_now: Vec<_> = expected.keys().filter(|f| !rejected.contains_key(*f)).collect();
-    assert!(unexpected.is_empty(), "rejected but not listed in the fixture: {unexpected:#?}");
-    assert!(accepted_now.is_empty(), "listed as rejected but now accepted: {accepted_now:?}");
+    let unexpected: Vec<_> = rejected
+        .iter()
+        .filter(|(f, _)| !expected.contains_key(*f))
+        .collect();
+    let accepted_now: Vec<_> = expected
+        .keys()
+        .filter(|f| !rejected.contains_key(*f))
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "rejected but not listed in the fixture: {unexpected:#?}"
+    );
+    assert!(
+        accepted_now.is_empty(),
+        "listed as rejected but now accepted: {accepted_now:?}"
+    );
 });

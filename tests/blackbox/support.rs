@@ -55,7 +55,8 @@ impl Database {
 }
 
 fn postgres_base() -> String {
-    std::env::var("TILLIT_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+    std::env::var("TILLIT_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
 /// Runs one SQL statement as the postgres user (for creating test databases).
@@ -65,7 +66,11 @@ fn psql(sql: &str) {
         .args([url.as_str(), "-v", "ON_ERROR_STOP=1", "-qc", sql])
         .output()
         .expect("psql must be installed for the PostgreSQL tests");
-    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A running `tillit serve`.
@@ -80,7 +85,11 @@ pub struct Server {
 
 /// A free TCP port on the loopback interface.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// The command line for the real binary with `database_url` and `port`.
@@ -209,7 +218,11 @@ impl Server {
 
     /// A request to `path` (relative to the FHIR base, or absolute).
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        let url = if path.starts_with("http") { path.to_owned() } else { format!("{}/{}", self.base, path.trim_start_matches('/')) };
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}/{}", self.base, path.trim_start_matches('/'))
+        };
         self.client.request(method, url)
     }
 
@@ -239,7 +252,10 @@ impl Server {
 
     /// Creates `resource` and returns its new id.
     pub async fn create(&self, resource: Value) -> String {
-        let t = resource["resourceType"].as_str().expect("resourceType").to_owned();
+        let t = resource["resourceType"]
+            .as_str()
+            .expect("resourceType")
+            .to_owned();
         let resp = self.send(Method::POST, &t, &resource).await;
         assert_eq!(resp.status(), 201, "create {t}");
         let body: Value = resp.json().await.expect("JSON");
@@ -269,15 +285,26 @@ fn blocking_get(url: &str) -> std::io::Result<u16> {
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
     let mut stream = std::net::TcpStream::connect(host)?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(stream, "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")?;
+    write!(
+        stream,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
-    Ok(response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0))
+    Ok(response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0))
 }
 
 /// A unique suffix for ids and identifiers, so tests sharing a server never collide.
 pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// Runs one test body against the shared server on SQLite and on PostgreSQL.

@@ -119,10 +119,13 @@ impl PackageSource {
     }
 }
 
+/// A file inside a package: its name and bytes.
+type PackageFile = (String, Vec<u8>);
+
 /// Parses `files` on every core: parsing dominates start-up.
 fn parse_all(
-    files: &[&(String, Vec<u8>)],
-    parse: &(dyn Fn(&(String, Vec<u8>)) -> Result<Value, PackageError> + Sync),
+    files: &[&PackageFile],
+    parse: &(dyn Fn(&PackageFile) -> Result<Value, PackageError> + Sync),
 ) -> Result<Vec<Value>, PackageError> {
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let chunk = files.len().div_ceil(threads).max(1);

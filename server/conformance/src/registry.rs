@@ -67,17 +67,30 @@ impl Registry {
             {
                 registry.resource_types.insert(name.clone());
             }
-            registry.elements.insert(name.clone(), top_elements(name, definition));
+            registry
+                .elements
+                .insert(name.clone(), top_elements(name, definition));
         }
         registry
     }
 
     fn add_search_param(&mut self, resource: &Value) {
-        let text = |key: &str| resource.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let text = |key: &str| {
+            resource
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
         let base = resource
             .get("base")
             .and_then(Value::as_array)
-            .map(|b| b.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|b| {
+                b.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default();
         self.search_params.push(SearchParam {
             code: text("code"),
@@ -159,7 +172,10 @@ fn top_elements(name: &str, definition: &Value) -> TopElements {
         .into_iter()
         .flatten();
     for element in elements {
-        let path = element.get("path").and_then(Value::as_str).unwrap_or_default();
+        let path = element
+            .get("path")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let Some(child) = path.strip_prefix(name).and_then(|p| p.strip_prefix('.')) else {
             continue;
         };

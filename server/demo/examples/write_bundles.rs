@@ -10,10 +10,16 @@ fn main() -> std::io::Result<()> {
     let dir = std::path::PathBuf::from(args.next().unwrap_or_else(|| "target/perf/bundles".into()));
     std::fs::create_dir_all(&dir)?;
     let mut resources = 0;
-    for (i, bundle) in transaction_bundles(&DemoSize { patients }).iter().enumerate() {
+    for (i, bundle) in transaction_bundles(&DemoSize { patients })
+        .iter()
+        .enumerate()
+    {
         resources += bundle["entry"].as_array().map_or(0, Vec::len);
         std::fs::write(dir.join(format!("bundle-{i:04}.json")), bundle.to_string())?;
     }
-    println!("{resources} resources for {patients} patients in {}", dir.display());
+    println!(
+        "{resources} resources for {patients} patients in {}",
+        dir.display()
+    );
     Ok(())
 }

@@ -19,7 +19,12 @@ async fn main() -> std::io::Result<()> {
     let body: &'static str = Box::leak(body.into_boxed_str());
     let app = Router::new().route(
         "/fhir/{type}/{id}",
-        get(move || async move { ([(header::CONTENT_TYPE, "application/fhir+json; charset=utf-8")], body) }),
+        get(move || async move {
+            (
+                [(header::CONTENT_TYPE, "application/fhir+json; charset=utf-8")],
+                body,
+            )
+        }),
     );
     let listener = tokio::net::TcpListener::bind(listen).await?;
     axum::serve(listener, app).await

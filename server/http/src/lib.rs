@@ -40,7 +40,10 @@ pub fn app(repo: Repository, options: &HttpOptions, metrics: Option<PrometheusHa
         .fallback(respond::unknown_route)
         .with_state(state.clone())
         .layer(DefaultBodyLimit::max(options.body_limit))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), observe::observe))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe,
+        ))
         .layer(CatchPanicLayer::custom(respond::panic_response))
 }
 
@@ -62,5 +65,7 @@ pub async fn serve(
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -36,7 +36,10 @@ pub enum Return {
 /// Reads the negotiation headers and parameters; XML (which a later release
 /// adds) and other formats are refused with 406.
 pub fn negotiate(headers: &HeaderMap, params: &[(String, String)]) -> Result<Negotiated, Failure> {
-    let format = params.iter().find(|(k, _)| k == "_format").map(|(_, v)| v.as_str());
+    let format = params
+        .iter()
+        .find(|(k, _)| k == "_format")
+        .map(|(_, v)| v.as_str());
     let accept = headers
         .get("accept")
         .and_then(|v| v.to_str().ok())
@@ -71,11 +74,23 @@ pub fn negotiate(headers: &HeaderMap, params: &[(String, String)]) -> Result<Neg
 
 fn accepts_json(wanted: &str) -> bool {
     wanted.split(',').any(|part| {
-        let media = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let media = part
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         matches!(
             media.as_str(),
-            "json" | "application/json" | "application/fhir+json" | "application/json+fhir"
-                | "*/*" | "application/*" | "text/html" | "text/plain" | ""
+            "json"
+                | "application/json"
+                | "application/fhir+json"
+                | "application/json+fhir"
+                | "*/*"
+                | "application/*"
+                | "text/html"
+                | "text/plain"
+                | ""
         )
     })
 }
@@ -86,7 +101,12 @@ pub fn check_content_type(headers: &HeaderMap, patch: bool) -> Result<(), Failur
     let Some(raw) = headers.get("content-type").and_then(|v| v.to_str().ok()) else {
         return Ok(());
     };
-    let media = raw.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let media = raw
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let ok = matches!(
         media.as_str(),
         "application/fhir+json" | "application/json" | "application/json+fhir"

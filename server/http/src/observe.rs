@@ -9,12 +9,16 @@ use std::sync::Arc;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
-use metrics::Label;
 use axum::response::Response;
+use metrics::Label;
 use tracing::Instrument;
 
 /// Wraps one request in its span and records its metrics.
-pub async fn observe(State(app): State<Arc<crate::AppState>>, request: Request, next: Next) -> Response {
+pub async fn observe(
+    State(app): State<Arc<crate::AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let request_id = request
         .headers()
@@ -42,7 +46,11 @@ pub async fn observe(State(app): State<Arc<crate::AppState>>, request: Request, 
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     span.in_scope(|| {
-        tracing::info!(status, duration_ms = elapsed.as_secs_f64() * 1000.0, "request finished");
+        tracing::info!(
+            status,
+            duration_ms = elapsed.as_secs_f64() * 1000.0,
+            "request finished"
+        );
     });
     // Static label values where possible: this runs on every request.
     let labels = [

@@ -29,14 +29,22 @@ async fn metrics(State(app): State<Arc<AppState>>) -> Response {
             handle.render(),
         )
             .into_response(),
-        None => (StatusCode::SERVICE_UNAVAILABLE, "metrics recorder not installed").into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "metrics recorder not installed",
+        )
+            .into_response(),
     }
 }
 
 async fn ready(State(app): State<Arc<AppState>>) -> Response {
     let database = app.repo.store.ping().await;
     let packages = !app.repo.registry.packages().is_empty();
-    let status = if database && packages { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if database && packages {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = serde_json::json!({ "database": database, "packages": packages }).to_string();
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

@@ -33,7 +33,8 @@ impl IntoResponse for Failure {
                 if let Error::Store(source) = &err {
                     tracing::error!(%source, "store failure"); // logged here, never sent
                 }
-                let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let status =
+                    StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 (status, err.issues())
             }
             Failure::Status(status, code, text) => (status, vec![Issue::error(code, text)]),

@@ -35,16 +35,30 @@ pub fn fhir_routes() -> Router<Arc<AppState>> {
         .route("/fhir/_history", only(get(system_history)))
         .route(
             "/fhir/{type}",
-            only(get(type_search).post(type_create).put(type_update).delete(type_delete).patch(type_patch)),
+            only(
+                get(type_search)
+                    .post(type_create)
+                    .put(type_update)
+                    .delete(type_delete)
+                    .patch(type_patch),
+            ),
         )
         .route("/fhir/{type}/_search", only(post(type_search_post)))
         .route("/fhir/{type}/_history", only(get(type_history)))
         .route(
             "/fhir/{type}/{id}",
-            only(get(instance_read).put(instance_update).delete(instance_delete).patch(instance_patch)),
+            only(
+                get(instance_read)
+                    .put(instance_update)
+                    .delete(instance_delete)
+                    .patch(instance_patch),
+            ),
         )
         .route("/fhir/{type}/{id}/_history", only(get(instance_history)))
-        .route("/fhir/{type}/{id}/_history/{vid}", only(get(instance_vread)))
+        .route(
+            "/fhir/{type}/{id}/_history/{vid}",
+            only(get(instance_vread)),
+        )
 }
 
 /// A route whose other methods get 405 with an OperationOutcome.
@@ -69,7 +83,11 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> 
             .await
             .map(|Path(value)| FhirPath(value))
             .map_err(|rejection| {
-                Failure::Status(StatusCode::BAD_REQUEST, IssueType::Invalid, format!("The URL path is invalid: {}", rejection.body_text()))
+                Failure::Status(
+                    StatusCode::BAD_REQUEST,
+                    IssueType::Invalid,
+                    format!("The URL path is invalid: {}", rejection.body_text()),
+                )
             })
     }
 }
@@ -113,7 +131,11 @@ impl FhirRequest {
     }
 
     /// The body as JSON, after checking its size and content type.
-    fn json(&self, body: std::result::Result<Bytes, BytesRejection>, patch: bool) -> Result<serde_json::Value> {
+    fn json(
+        &self,
+        body: std::result::Result<Bytes, BytesRejection>,
+        patch: bool,
+    ) -> Result<serde_json::Value> {
         let body = body.map_err(body_refused)?;
         check_content_type(&self.headers, patch)?;
         Ok(parse_json(&body)?)
@@ -122,7 +144,9 @@ impl FhirRequest {
     /// A form-encoded body (`POST [type]/_search`), after checking size and content type.
     fn form(&self, body: std::result::Result<Bytes, BytesRejection>) -> Result<Bytes> {
         let body = body.map_err(body_refused)?;
-        let media = self.header("content-type").unwrap_or("application/x-www-form-urlencoded");
+        let media = self
+            .header("content-type")
+            .unwrap_or("application/x-www-form-urlencoded");
         if !media.starts_with("application/x-www-form-urlencoded") {
             return Err(Failure::Status(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -135,7 +159,11 @@ impl FhirRequest {
 
     fn query(&self) -> String {
         let mut query = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in self.params.iter().filter(|(k, _)| k != "_format" && k != "_pretty") {
+        for (k, v) in self
+            .params
+            .iter()
+            .filter(|(k, _)| k != "_format" && k != "_pretty")
+        {
             query.append_pair(k, v);
         }
         query.finish()
@@ -145,12 +173,25 @@ impl FhirRequest {
 /// A body axum refused (too large, unreadable) as an OperationOutcome.
 fn body_refused(rejection: BytesRejection) -> Failure {
     let status = rejection.status();
-    let code = if status == StatusCode::PAYLOAD_TOO_LARGE { IssueType::TooLong } else { IssueType::Invalid };
-    Failure::Status(status, code, format!("The request body was refused: {}", rejection.body_text()))
+    let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        IssueType::TooLong
+    } else {
+        IssueType::Invalid
+    };
+    Failure::Status(
+        status,
+        code,
+        format!("The request body was refused: {}", rejection.body_text()),
+    )
 }
 
 fn key(resource_type: String, id: &str) -> Result<ResourceKey> {
-    let id = Id::parse(id).map_err(|e| Failure::Fhir(Error::invalid(Issue::error(IssueType::Value, e.to_string()))))?;
+    let id = Id::parse(id).map_err(|e| {
+        Failure::Fhir(Error::invalid(Issue::error(
+            IssueType::Value,
+            e.to_string(),
+        )))
+    })?;
     Ok(ResourceKey::new(resource_type, id))
 }
 
@@ -163,7 +204,11 @@ async fn metadata(State(app): Shared, req: FhirRequest) -> Response {
     json_response(StatusCode::OK, statement.to_string(), req.negotiated.pretty)
 }
 
-async fn bundle(State(app): Shared, req: FhirRequest, body: std::result::Result<Bytes, BytesRejection>) -> Result<Response> {
+async fn bundle(
+    State(app): Shared,
+    req: FhirRequest,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
     let bundle = req.json(body, false)?;
     if bundle.get("resourceType").and_then(|t| t.as_str()) != Some("Bundle") {
         return Err(Failure::Fhir(Error::invalid(Issue::error(
@@ -172,17 +217,35 @@ async fn bundle(State(app): Shared, req: FhirRequest, body: std::result::Result<
         ))));
     }
     let minimal = req.negotiated.prefer == crate::negotiate::Return::Minimal;
-    Ok(bundle_response(transaction::process(&app.repo, bundle, minimal).await?, &req))
+    Ok(bundle_response(
+        transaction::process(&app.repo, bundle, minimal).await?,
+        &req,
+    ))
 }
 
 async fn system_history(State(app): Shared, req: FhirRequest) -> Result<Response> {
     let url = format!("{}/_history", app.repo.base_url);
-    Ok(bundle_response(history::history(&app.repo, HistoryScope::System, &req.params, &url).await?, &req))
+    Ok(bundle_response(
+        history::history(&app.repo, HistoryScope::System, &req.params, &url).await?,
+        &req,
+    ))
 }
 
-async fn type_search(State(app): Shared, FhirPath(t): FhirPath<String>, req: FhirRequest) -> Result<Response> {
+async fn type_search(
+    State(app): Shared,
+    FhirPath(t): FhirPath<String>,
+    req: FhirRequest,
+) -> Result<Response> {
     let url = format!("{}/{t}", app.repo.base_url);
-    let body = search::search(&app.repo, Reader::Committed(&app.repo.store), &t, &req.params, &url, req.negotiated.strict).await?;
+    let body = search::search(
+        &app.repo,
+        Reader::Committed(&app.repo.store),
+        &t,
+        &req.params,
+        &url,
+        req.negotiated.strict,
+    )
+    .await?;
     Ok(bundle_response(body, &req))
 }
 
@@ -195,7 +258,15 @@ async fn type_search_post(
     let form = parse_query(&String::from_utf8_lossy(&req.form(body)?));
     let params: Vec<(String, String)> = req.params.iter().cloned().chain(form).collect();
     let url = format!("{}/{t}", app.repo.base_url);
-    let body = search::search(&app.repo, Reader::Committed(&app.repo.store), &t, &params, &url, req.negotiated.strict).await?;
+    let body = search::search(
+        &app.repo,
+        Reader::Committed(&app.repo.store),
+        &t,
+        &params,
+        &url,
+        req.negotiated.strict,
+    )
+    .await?;
     Ok(bundle_response(body, &req))
 }
 
@@ -206,10 +277,24 @@ async fn type_create(
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
     let resource = req.json(body, false)?;
-    let if_none_exist = req.header("if-none-exist").map(|q| q.trim_start_matches(&format!("{t}?")).to_owned());
+    let if_none_exist = req
+        .header("if-none-exist")
+        .map(|q| q.trim_start_matches(&format!("{t}?")).to_owned());
     let written = create::create(&app.repo, &t, resource, if_none_exist.as_deref()).await?;
-    let status = if written.created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok(resource_response(status, &app.repo.base_url, &written.key, &written.stored, None, &req.negotiated, true))
+    let status = if written.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(resource_response(
+        status,
+        &app.repo.base_url,
+        &written.key,
+        &written.stored,
+        None,
+        &req.negotiated,
+        true,
+    ))
 }
 
 async fn type_update(
@@ -219,13 +304,21 @@ async fn type_update(
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
     let resource = req.json(body, false)?;
-    let written = update::conditional_update(&app.repo, &t, &req.query(), resource, req.if_match()?).await?;
+    let written =
+        update::conditional_update(&app.repo, &t, &req.query(), resource, req.if_match()?).await?;
     Ok(written_response(&app, &written, &req))
 }
 
-async fn type_delete(State(app): Shared, FhirPath(t): FhirPath<String>, req: FhirRequest) -> Result<Response> {
+async fn type_delete(
+    State(app): Shared,
+    FhirPath(t): FhirPath<String>,
+    req: FhirRequest,
+) -> Result<Response> {
     let count = delete::conditional_delete(&app.repo, &t, &req.query()).await?;
-    Ok(deleted_response(&format!("Deleted {count} {t} resource(s)"), &req))
+    Ok(deleted_response(
+        &format!("Deleted {count} {t} resource(s)"),
+        &req,
+    ))
 }
 
 async fn type_patch(
@@ -235,23 +328,43 @@ async fn type_patch(
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
     let operations = req.json(body, true)?;
-    let written = patch::conditional_patch(&app.repo, &t, &req.query(), operations, req.if_match()?).await?;
+    let written =
+        patch::conditional_patch(&app.repo, &t, &req.query(), operations, req.if_match()?).await?;
     Ok(written_response(&app, &written, &req))
 }
 
-async fn type_history(State(app): Shared, FhirPath(t): FhirPath<String>, req: FhirRequest) -> Result<Response> {
+async fn type_history(
+    State(app): Shared,
+    FhirPath(t): FhirPath<String>,
+    req: FhirRequest,
+) -> Result<Response> {
     let url = format!("{}/{t}/_history", app.repo.base_url);
-    Ok(bundle_response(history::history(&app.repo, HistoryScope::Type(t), &req.params, &url).await?, &req))
+    Ok(bundle_response(
+        history::history(&app.repo, HistoryScope::Type(t), &req.params, &url).await?,
+        &req,
+    ))
 }
 
-async fn instance_read(State(app): Shared, FhirPath((t, id)): FhirPath<(String, String)>, req: FhirRequest) -> Result<Response> {
+async fn instance_read(
+    State(app): Shared,
+    FhirPath((t, id)): FhirPath<(String, String)>,
+    req: FhirRequest,
+) -> Result<Response> {
     let key = key(t, &id)?;
     let stored = read::read(&app.repo, Reader::Committed(&app.repo.store), &key).await?;
     if not_modified(&req, &stored) {
         return Ok(StatusCode::NOT_MODIFIED.into_response());
     }
     let body = subset_body(&app, &req, &stored)?;
-    Ok(resource_response(StatusCode::OK, &app.repo.base_url, &key, &stored, body, &req.negotiated, false))
+    Ok(resource_response(
+        StatusCode::OK,
+        &app.repo.base_url,
+        &key,
+        &stored,
+        body,
+        &req.negotiated,
+        false,
+    ))
 }
 
 async fn instance_vread(
@@ -261,11 +374,22 @@ async fn instance_vread(
 ) -> Result<Response> {
     let key = key(t, &id)?;
     let version = VersionId::parse(&vid).ok_or_else(|| {
-        Failure::Fhir(Error::invalid(Issue::error(IssueType::Value, format!("'{vid}' is not a version id"))))
+        Failure::Fhir(Error::invalid(Issue::error(
+            IssueType::Value,
+            format!("'{vid}' is not a version id"),
+        )))
     })?;
     let stored = vread::vread(&app.repo, Reader::Committed(&app.repo.store), &key, version).await?;
     let body = subset_body(&app, &req, &stored)?;
-    Ok(resource_response(StatusCode::OK, &app.repo.base_url, &key, &stored, body, &req.negotiated, false))
+    Ok(resource_response(
+        StatusCode::OK,
+        &app.repo.base_url,
+        &key,
+        &stored,
+        body,
+        &req.negotiated,
+        false,
+    ))
 }
 
 async fn instance_update(
@@ -292,13 +416,19 @@ async fn instance_patch(
     Ok(written_response(&app, &written, &req))
 }
 
-async fn instance_delete(State(app): Shared, FhirPath((t, id)): FhirPath<(String, String)>, req: FhirRequest) -> Result<Response> {
+async fn instance_delete(
+    State(app): Shared,
+    FhirPath((t, id)): FhirPath<(String, String)>,
+    req: FhirRequest,
+) -> Result<Response> {
     let key = key(t, &id)?;
     let version = delete::delete(&app.repo, &key, req.if_match()?).await?;
     let mut response = deleted_response(&format!("Deleted {key}"), &req);
     if let Some(version) = version {
         if let Ok(etag) = version.etag().parse() {
-            response.headers_mut().insert(axum::http::header::ETAG, etag);
+            response
+                .headers_mut()
+                .insert(axum::http::header::ETAG, etag);
         }
     }
     Ok(response)
@@ -311,18 +441,40 @@ async fn instance_history(
 ) -> Result<Response> {
     let key = key(t, &id)?;
     let url = format!("{}/{key}/_history", app.repo.base_url);
-    Ok(bundle_response(history::history(&app.repo, HistoryScope::Instance(key), &req.params, &url).await?, &req))
+    Ok(bundle_response(
+        history::history(&app.repo, HistoryScope::Instance(key), &req.params, &url).await?,
+        &req,
+    ))
 }
 
-fn written_response(app: &AppState, written: &tillit_interactions::Written, req: &FhirRequest) -> Response {
-    let status = if written.created { StatusCode::CREATED } else { StatusCode::OK };
-    resource_response(status, &app.repo.base_url, &written.key, &written.stored, None, &req.negotiated, true)
+fn written_response(
+    app: &AppState,
+    written: &tillit_interactions::Written,
+    req: &FhirRequest,
+) -> Response {
+    let status = if written.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    resource_response(
+        status,
+        &app.repo.base_url,
+        &written.key,
+        &written.stored,
+        None,
+        &req.negotiated,
+        true,
+    )
 }
 
 fn deleted_response(text: &str, req: &FhirRequest) -> Response {
     match req.negotiated.prefer {
         crate::negotiate::Return::OperationOutcome => {
-            let outcome = tillit_model::operation_outcome(&[Issue::information(IssueType::Informational, text)]);
+            let outcome = tillit_model::operation_outcome(&[Issue::information(
+                IssueType::Informational,
+                text,
+            )]);
             json_response(StatusCode::OK, outcome.to_string(), req.negotiated.pretty)
         }
         _ => StatusCode::NO_CONTENT.into_response(),
@@ -330,7 +482,11 @@ fn deleted_response(text: &str, req: &FhirRequest) -> Response {
 }
 
 /// `_summary`/`_elements` applied to a read, or `None` for the stored body.
-fn subset_body(app: &AppState, req: &FhirRequest, stored: &tillit_interactions::Stored) -> Result<Option<String>> {
+fn subset_body(
+    app: &AppState,
+    req: &FhirRequest,
+    stored: &tillit_interactions::Stored,
+) -> Result<Option<String>> {
     let subset = Subset::from_params(&req.params)?;
     Ok(match (subset, &stored.content) {
         (Some(subset), Some(content)) => Some(subset.apply(&app.repo, content)),
@@ -342,9 +498,14 @@ fn subset_body(app: &AppState, req: &FhirRequest, stored: &tillit_interactions::
 /// before the last update: the client's copy is current.
 fn not_modified(req: &FhirRequest, stored: &tillit_interactions::Stored) -> bool {
     if let Some(tag) = req.header("if-none-match") {
-        return tag.split(',').any(|t| t.trim() == "*" || VersionId::parse(t) == Some(stored.version));
+        return tag
+            .split(',')
+            .any(|t| t.trim() == "*" || VersionId::parse(t) == Some(stored.version));
     }
-    if let Some(since) = req.header("if-modified-since").and_then(Instant::parse_http_date) {
+    if let Some(since) = req
+        .header("if-modified-since")
+        .and_then(Instant::parse_http_date)
+    {
         return stored.last_updated.millis() / 1000 <= since.millis() / 1000;
     }
     false

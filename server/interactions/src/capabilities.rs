@@ -82,11 +82,31 @@ fn resource_capabilities(repo: &Repository, resource_type: &str) -> Value {
 
 fn common_search_params() -> Vec<Value> {
     [
-        ("_id", "token", "http://hl7.org/fhir/SearchParameter/Resource-id"),
-        ("_lastUpdated", "date", "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated"),
-        ("_tag", "token", "http://hl7.org/fhir/SearchParameter/Resource-tag"),
-        ("_profile", "uri", "http://hl7.org/fhir/SearchParameter/Resource-profile"),
-        ("_security", "token", "http://hl7.org/fhir/SearchParameter/Resource-security"),
+        (
+            "_id",
+            "token",
+            "http://hl7.org/fhir/SearchParameter/Resource-id",
+        ),
+        (
+            "_lastUpdated",
+            "date",
+            "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated",
+        ),
+        (
+            "_tag",
+            "token",
+            "http://hl7.org/fhir/SearchParameter/Resource-tag",
+        ),
+        (
+            "_profile",
+            "uri",
+            "http://hl7.org/fhir/SearchParameter/Resource-profile",
+        ),
+        (
+            "_security",
+            "token",
+            "http://hl7.org/fhir/SearchParameter/Resource-security",
+        ),
     ]
     .into_iter()
     .map(|(name, kind, url)| json!({ "name": name, "type": kind, "definition": url }))

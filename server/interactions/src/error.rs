@@ -50,9 +50,9 @@ pub enum Error {
 impl From<tillit_store::Error> for Error {
     fn from(err: tillit_store::Error) -> Error {
         match err {
-            tillit_store::Error::Conflict(what) => {
-                Error::Conflict(format!("{what} was changed by another request at the same time"))
-            }
+            tillit_store::Error::Conflict(what) => Error::Conflict(format!(
+                "{what} was changed by another request at the same time"
+            )),
             other => Error::Store(other),
         }
     }
@@ -98,14 +98,22 @@ impl Error {
             Error::MultipleMatches(text) => one(IssueType::Multiple, text.clone()),
             Error::Conflict(text) => one(IssueType::Conflict, text.clone()),
             Error::NotSupported(text) => one(IssueType::NotSupported, text.clone()),
-            Error::Entry { index, request, source } => source
+            Error::Entry {
+                index,
+                request,
+                source,
+            } => source
                 .issues()
                 .into_iter()
                 .map(|mut issue| {
-                    issue.diagnostics =
-                        format!("Bundle entry {index} ({request}) failed: {}", issue.diagnostics);
+                    issue.diagnostics = format!(
+                        "Bundle entry {index} ({request}) failed: {}",
+                        issue.diagnostics
+                    );
                     issue.expression = Some(match issue.expression.take() {
-                        Some(inner) => format!("Bundle.entry[{index}].resource.{}", strip_type(&inner)),
+                        Some(inner) => {
+                            format!("Bundle.entry[{index}].resource.{}", strip_type(&inner))
+                        }
                         None => format!("Bundle.entry[{index}]"),
                     });
                     issue

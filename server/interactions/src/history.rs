@@ -44,13 +44,22 @@ pub async fn history(
                 query.at = Some((range.start, range.end));
             }
             "_count" => {
-                query.count = value.parse::<u32>().map(|n| n.clamp(1, MAX_COUNT)).map_err(|_| {
-                    Error::invalid(Issue::error(IssueType::Value, format!("_count must be a number, not '{value}'")))
-                })?
+                query.count = value
+                    .parse::<u32>()
+                    .map(|n| n.clamp(1, MAX_COUNT))
+                    .map_err(|_| {
+                        Error::invalid(Issue::error(
+                            IssueType::Value,
+                            format!("_count must be a number, not '{value}'"),
+                        ))
+                    })?
             }
             "_cursor" => {
                 query.before_seq = Some(value.parse().map_err(|_| {
-                    Error::invalid(Issue::error(IssueType::Value, format!("'{value}' is not a history cursor")))
+                    Error::invalid(Issue::error(
+                        IssueType::Value,
+                        format!("'{value}' is not a history cursor"),
+                    ))
                 })?);
                 continue;
             }
@@ -102,7 +111,11 @@ fn date(value: &str) -> Result<DateRange, Error> {
 }
 
 /// `url?name=value&…` with the paging cursor, for Bundle links.
-pub(crate) fn with_query(url: &str, params: &[(String, String)], cursor: Option<impl ToString>) -> String {
+pub(crate) fn with_query(
+    url: &str,
+    params: &[(String, String)],
+    cursor: Option<impl ToString>,
+) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (name, value) in params {
         query.append_pair(name, value);
@@ -117,4 +130,3 @@ pub(crate) fn with_query(url: &str, params: &[(String, String)], cursor: Option<
         format!("{url}?{query}")
     }
 }
-

@@ -14,7 +14,10 @@ pub(crate) fn tokens(resource: &Value) -> Vec<TokenRow> {
     if let Some(identifiers) = object.get("identifier") {
         for identifier in one_or_many(identifiers) {
             if let Some(value) = identifier.get("value").and_then(Value::as_str) {
-                let system = identifier.get("system").and_then(Value::as_str).unwrap_or("");
+                let system = identifier
+                    .get("system")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 rows.push(row("identifier", system, value));
             }
         }

@@ -6,6 +6,7 @@
 //! leave as [`Stored`] versions and Bundles, and every write runs in one
 //! [`store::Transaction`].
 
+mod bundle;
 pub mod capabilities;
 pub mod conditional;
 pub mod create;
@@ -18,9 +19,8 @@ pub mod params;
 pub mod patch;
 pub mod read;
 mod resource;
-pub mod subset;
-mod bundle;
 pub mod search;
+pub mod subset;
 pub mod transaction;
 pub mod update;
 pub mod vread;

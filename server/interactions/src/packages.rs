@@ -31,7 +31,10 @@ pub async fn install(repo: &Repository) -> Result<usize, InstallError> {
     let mut written = 0;
     for package in repo.registry.packages() {
         let txn = repo.store.begin().await?;
-        if txn.package_installed(&package.name, &package.version).await? {
+        if txn
+            .package_installed(&package.name, &package.version)
+            .await?
+        {
             txn.rollback().await?;
             continue;
         }
@@ -54,7 +57,8 @@ pub async fn install(repo: &Repository) -> Result<usize, InstallError> {
             write_version(&txn, &key, resource, version, Method::Put, created).await?;
             written += 1;
         }
-        txn.mark_package_installed(&package.name, &package.version).await?;
+        txn.mark_package_installed(&package.name, &package.version)
+            .await?;
         txn.commit().await?;
         tracing::info!(package = %package.name, version = %package.version, "package installed into the database");
     }

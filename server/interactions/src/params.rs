@@ -113,15 +113,12 @@ fn unsupported(search: &mut Search, name: &str, strict: bool) -> Result<(), Erro
 }
 
 fn parse_count(value: &str) -> Result<u32, Error> {
-    value
-        .parse::<u32>()
-        .map(|n| n.min(MAX_COUNT))
-        .map_err(|_| {
-            Error::invalid(Issue::error(
-                IssueType::Value,
-                format!("_count must be a whole number, not '{value}'"),
-            ))
-        })
+    value.parse::<u32>().map(|n| n.min(MAX_COUNT)).map_err(|_| {
+        Error::invalid(Issue::error(
+            IssueType::Value,
+            format!("_count must be a whole number, not '{value}'"),
+        ))
+    })
 }
 
 /// The most comma-separated alternatives one parameter may carry.
@@ -132,7 +129,10 @@ fn criterion(code: &str, modifier: Option<&str>, value: &str) -> Result<Criterio
     if alternatives.len() > MAX_ALTERNATIVES {
         return Err(Error::invalid(Issue::error(
             IssueType::TooLong,
-            format!("{code} has {} values; at most {MAX_ALTERNATIVES} are allowed", alternatives.len()),
+            format!(
+                "{code} has {} values; at most {MAX_ALTERNATIVES} are allowed",
+                alternatives.len()
+            ),
         )));
     }
     Ok(match code {
@@ -145,7 +145,10 @@ fn criterion(code: &str, modifier: Option<&str>, value: &str) -> Result<Criterio
         ),
         "name" if modifier == Some("exact") => Criterion::Token {
             param: "name".into(),
-            any_of: alternatives.iter().map(|v| (None, Some(normalize(v)))).collect(),
+            any_of: alternatives
+                .iter()
+                .map(|v| (None, Some(normalize(v))))
+                .collect(),
         },
         "name" => Criterion::StringPrefix {
             param: "name".into(),
@@ -189,12 +192,36 @@ fn time_window(value: &str) -> Result<TimeWindow, Error> {
     })?;
     let (start, end) = (Some(range.start.0), Some(range.end.0));
     Ok(match prefix {
-        "ne" => TimeWindow { from: start, to: end, negate: true },
-        "gt" | "sa" => TimeWindow { from: end, to: None, negate: false },
-        "ge" => TimeWindow { from: start, to: None, negate: false },
-        "lt" | "eb" => TimeWindow { from: None, to: start, negate: false },
-        "le" => TimeWindow { from: None, to: end, negate: false },
-        _ => TimeWindow { from: start, to: end, negate: false },
+        "ne" => TimeWindow {
+            from: start,
+            to: end,
+            negate: true,
+        },
+        "gt" | "sa" => TimeWindow {
+            from: end,
+            to: None,
+            negate: false,
+        },
+        "ge" => TimeWindow {
+            from: start,
+            to: None,
+            negate: false,
+        },
+        "lt" | "eb" => TimeWindow {
+            from: None,
+            to: start,
+            negate: false,
+        },
+        "le" => TimeWindow {
+            from: None,
+            to: end,
+            negate: false,
+        },
+        _ => TimeWindow {
+            from: start,
+            to: end,
+            negate: false,
+        },
     })
 }
 
@@ -249,11 +276,19 @@ mod tests {
         let day = DateRange::parse("2024-01-02").expect("a date");
         assert_eq!(
             time_window("gt2024-01-02").expect("valid"),
-            TimeWindow { from: Some(day.end.0), to: None, negate: false }
+            TimeWindow {
+                from: Some(day.end.0),
+                to: None,
+                negate: false
+            }
         );
         assert_eq!(
             time_window("2024-01-02").expect("valid"),
-            TimeWindow { from: Some(day.start.0), to: Some(day.end.0), negate: false }
+            TimeWindow {
+                from: Some(day.start.0),
+                to: Some(day.end.0),
+                negate: false
+            }
         );
         assert!(time_window("ge2024-99").is_err());
     }

@@ -8,7 +8,11 @@ use crate::{Error, Repository};
 
 /// Reads the current version of `key` through `reader`: 404 if it never
 /// existed, 410 if deleted.
-pub async fn read(repo: &Repository, reader: Reader<'_>, key: &ResourceKey) -> Result<Stored, Error> {
+pub async fn read(
+    repo: &Repository,
+    reader: Reader<'_>,
+    key: &ResourceKey,
+) -> Result<Stored, Error> {
     repo.check_type(&key.resource_type)?;
     match reader.read(key).await? {
         None => Err(Error::NotFound(key.to_string())),

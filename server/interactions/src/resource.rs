@@ -24,8 +24,11 @@ pub fn parse_json(body: &[u8]) -> Result<Value, Error> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     serde_json::from_slice(body).map_err(|err| {
         Error::invalid(
-            Issue::error(IssueType::Structure, format!("The body is not valid JSON: {err}"))
-                .at_position(err.line(), err.column()),
+            Issue::error(
+                IssueType::Structure,
+                format!("The body is not valid JSON: {err}"),
+            )
+            .at_position(err.line(), err.column()),
         )
     })
 }

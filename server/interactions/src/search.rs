@@ -34,7 +34,10 @@ pub async fn search(
     let page = reader.search(&query).await?;
     let mut bundle = Bundle::new("searchset");
     bundle.total(page.total);
-    bundle.link("self", with_query(self_url, &search.echo, query.after.as_ref()));
+    bundle.link(
+        "self",
+        with_query(self_url, &search.echo, query.after.as_ref()),
+    );
     if let Some(next) = &page.next_after {
         if !search.count_only {
             bundle.link("next", with_query(self_url, &search.echo, Some(next)));
@@ -58,7 +61,10 @@ pub async fn search(
             severity: tillit_model::IssueSeverity::Warning,
             ..Issue::error(
                 IssueType::NotSupported,
-                format!("Ignored unsupported search parameters: {}", search.ignored.join(", ")),
+                format!(
+                    "Ignored unsupported search parameters: {}",
+                    search.ignored.join(", ")
+                ),
             )
         };
         bundle.push(Entry {

@@ -37,7 +37,10 @@ impl Subset {
                 }
                 ("_elements", list) => {
                     return Ok(Some(Subset::Elements(
-                        list.split(',').map(|e| e.trim().to_owned()).filter(|e| !e.is_empty()).collect(),
+                        list.split(',')
+                            .map(|e| e.trim().to_owned())
+                            .filter(|e| !e.is_empty())
+                            .collect(),
                     )))
                 }
                 _ => {}

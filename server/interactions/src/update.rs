@@ -72,7 +72,8 @@ pub async fn conditional_update(
     if_match: Option<VersionId>,
 ) -> Result<Written, Error> {
     let txn = repo.store.begin().await?;
-    let written = conditional_update_in(repo, &txn, resource_type, query, resource, if_match).await?;
+    let written =
+        conditional_update_in(repo, &txn, resource_type, query, resource, if_match).await?;
     txn.commit().await?;
     Ok(written)
 }

@@ -16,7 +16,9 @@ pub async fn vread(
     repo.check_type(&key.resource_type)?;
     match reader.vread(key, version).await? {
         None => Err(Error::NotFound(format!("{key}/_history/{version}"))),
-        Some(stored) if stored.is_deleted() => Err(Error::Gone(format!("{key}/_history/{version}"))),
+        Some(stored) if stored.is_deleted() => {
+            Err(Error::Gone(format!("{key}/_history/{version}")))
+        }
         Some(stored) => Ok(stored),
     }
 }

@@ -65,7 +65,9 @@ impl Instant {
         )
         .ok()?;
         let time = Time::from_hms(h, m, s).ok()?;
-        Some(Instant::from_datetime(PrimitiveDateTime::new(date, time).assume_utc()))
+        Some(Instant::from_datetime(
+            PrimitiveDateTime::new(date, time).assume_utc(),
+        ))
     }
 
     fn from_datetime(t: OffsetDateTime) -> Instant {
@@ -135,7 +137,11 @@ impl DateRange {
             }
             if day.is_none() {
                 let next = start_date.month().next();
-                let year = if next == Month::January { year + 1 } else { year };
+                let year = if next == Month::January {
+                    year + 1
+                } else {
+                    year
+                };
                 let end = Date::from_calendar_date(year, next, 1).ok()?;
                 return Some(Self::from_dates(start_date, end));
             }
@@ -143,13 +149,13 @@ impl DateRange {
         };
         day?;
         let full = format!("{date_part}T{time_part}");
-        let with_zone = if time_part.ends_with('Z') || time_part.contains('+') || time_part.contains('-')
-        {
-            full
-        } else {
-            // A dateTime without a zone: read it as UTC, the server's zone.
-            format!("{full}Z")
-        };
+        let with_zone =
+            if time_part.ends_with('Z') || time_part.contains('+') || time_part.contains('-') {
+                full
+            } else {
+                // A dateTime without a zone: read it as UTC, the server's zone.
+                format!("{full}Z")
+            };
         let (precision_ms, normalized) = match with_zone.split_once('.') {
             Some(_) => (1, with_zone),
             None => {

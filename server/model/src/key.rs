@@ -54,11 +54,11 @@ impl VersionId {
     /// Parses a version id as written in URLs and `ETag`s (`3`, `W/"3"`, `"3"`).
     pub fn parse(raw: &str) -> Option<VersionId> {
         let trimmed = raw.trim();
-        let bare = trimmed.strip_prefix("W/").unwrap_or(trimmed).trim_matches('"');
-        bare.parse::<i64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .map(VersionId)
+        let bare = trimmed
+            .strip_prefix("W/")
+            .unwrap_or(trimmed)
+            .trim_matches('"');
+        bare.parse::<i64>().ok().filter(|n| *n > 0).map(VersionId)
     }
 
     /// The weak `ETag` header value for this version: `W/"3"`.

@@ -26,7 +26,10 @@ struct ContentWeight;
 
 impl Weighter<ResourceKey, Arc<Stored>> for ContentWeight {
     fn weight(&self, key: &ResourceKey, value: &Arc<Stored>) -> u64 {
-        (key.resource_type.len() + key.id.as_str().len() + value.content.as_ref().map_or(0, String::len) + 64) as u64
+        (key.resource_type.len()
+            + key.id.as_str().len()
+            + value.content.as_ref().map_or(0, String::len)
+            + 64) as u64
     }
 }
 
@@ -69,7 +72,9 @@ impl ReadCache {
 
     /// Caches what a read found, unless something was invalidated since it began.
     pub(crate) fn fill(&self, key: &ResourceKey, stored: &Stored, started: u64) {
-        let Ok(_guard) = self.guard.lock() else { return };
+        let Ok(_guard) = self.guard.lock() else {
+            return;
+        };
         if self.epoch.load(Ordering::Acquire) == started {
             self.entries.insert(key.clone(), Arc::new(stored.clone()));
         }
@@ -77,7 +82,9 @@ impl ReadCache {
 
     /// Forgets `keys` after a commit that wrote them.
     pub(crate) fn invalidate(&self, keys: &[ResourceKey]) {
-        let Ok(_guard) = self.guard.lock() else { return };
+        let Ok(_guard) = self.guard.lock() else {
+            return;
+        };
         self.epoch.fetch_add(1, Ordering::AcqRel);
         for key in keys {
             self.entries.remove(key);
@@ -86,7 +93,9 @@ impl ReadCache {
 
     /// Forgets everything (another process wrote to the database).
     fn clear(&self) {
-        let Ok(_guard) = self.guard.lock() else { return };
+        let Ok(_guard) = self.guard.lock() else {
+            return;
+        };
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.entries.clear();
     }
@@ -100,8 +109,12 @@ pub(crate) fn watch_other_writers(cache: Arc<ReadCache>, writer: DatabaseConnect
         loop {
             tokio::time::sleep(POLL).await;
             let stmt = Statement::from_string(DbBackend::Sqlite, "PRAGMA data_version");
-            let Ok(Some(row)) = writer.query_one_raw(stmt).await else { break };
-            let Ok(version) = row.try_get_by_index::<i64>(0) else { break };
+            let Ok(Some(row)) = writer.query_one_raw(stmt).await else {
+                break;
+            };
+            let Ok(version) = row.try_get_by_index::<i64>(0) else {
+                break;
+            };
             if last.is_some_and(|l| l != version) {
                 tracing::info!("another process wrote to the database; read cache cleared");
                 cache.clear();

@@ -47,7 +47,8 @@ impl Store {
             // Migrate before the readers open: they must see the final schema.
             Migrator::up(&writer, None).await?;
             let reader = Database::connect(sqlite_options(url, options.pool_size)).await?;
-            let cache = (options.read_cache_bytes > 0).then(|| Arc::new(ReadCache::new(options.read_cache_bytes)));
+            let cache = (options.read_cache_bytes > 0)
+                .then(|| Arc::new(ReadCache::new(options.read_cache_bytes)));
             if let Some(cache) = &cache {
                 watch_other_writers(cache.clone(), writer.clone());
             }

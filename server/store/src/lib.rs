@@ -18,8 +18,8 @@ mod write;
 pub use connect::{Store, StoreOptions};
 pub use history::{HistoryEntry, HistoryQuery, HistoryScope};
 pub use read::Stored;
-pub use search::{Criterion, SearchPage, SearchQuery, TimeWindow, TokenRow};
 pub use sea_orm::DbErr;
+pub use search::{Criterion, SearchPage, SearchQuery, TimeWindow, TokenRow};
 pub use write::{Current, Method, NewVersion, Transaction};
 
 /// What went wrong in the store.

@@ -73,7 +73,10 @@ pub(crate) async fn read_current(
             "SELECT seq FROM resource WHERE res_type = ? AND res_id = ?{}",
             dialect.for_update()
         );
-        let stmt = dialect.stmt(&sql, vec![key.resource_type.clone().into(), key.id.as_str().into()]);
+        let stmt = dialect.stmt(
+            &sql,
+            vec![key.resource_type.clone().into(), key.id.as_str().into()],
+        );
         let Some(row) = db.query_one_raw(stmt).await? else {
             return Ok(None);
         };
@@ -82,7 +85,10 @@ pub(crate) async fn read_current(
             "SELECT v.version, v.last_updated, {} FROM resource_version v WHERE v.seq = ?",
             dialect.content_text()
         );
-        return match db.query_one_raw(dialect.stmt(&sql, vec![seq.into()])).await? {
+        return match db
+            .query_one_raw(dialect.stmt(&sql, vec![seq.into()]))
+            .await?
+        {
             Some(row) => Ok(Some(Stored::from_row(&row)?)),
             None => Ok(None),
         };
@@ -93,7 +99,10 @@ pub(crate) async fn read_current(
          WHERE r.res_type = ? AND r.res_id = ?",
         dialect.content_text()
     );
-    let stmt = dialect.stmt(&sql, vec![key.resource_type.clone().into(), key.id.as_str().into()]);
+    let stmt = dialect.stmt(
+        &sql,
+        vec![key.resource_type.clone().into(), key.id.as_str().into()],
+    );
     match db.query_one_raw(stmt).await? {
         Some(row) => Ok(Some(Stored::from_row(&row)?)),
         None => Ok(None),
@@ -114,7 +123,11 @@ pub(crate) async fn read_version(
     );
     let stmt = dialect.stmt(
         &sql,
-        vec![key.resource_type.clone().into(), key.id.as_str().into(), version.0.into()],
+        vec![
+            key.resource_type.clone().into(),
+            key.id.as_str().into(),
+            version.0.into(),
+        ],
     );
     match db.query_one_raw(stmt).await? {
         Some(row) => Ok(Some(Stored::from_row(&row)?)),

@@ -203,7 +203,11 @@ fn push_criterion(sql: &mut String, values: &mut Vec<Value>, criterion: &Criteri
                     bounded = true;
                 }
                 if let Some(to) = window.to {
-                    sql.push_str(if bounded { " AND r.last_updated < ?" } else { "r.last_updated < ?" });
+                    sql.push_str(if bounded {
+                        " AND r.last_updated < ?"
+                    } else {
+                        "r.last_updated < ?"
+                    });
                     values.push(to.into());
                     bounded = true;
                 }

@@ -108,10 +108,12 @@ impl Transaction {
     /// create. SQLite's single writer serialises them already.
     pub async fn lock_conditional(&self, resource_type: &str) -> Result<()> {
         if self.dialect.is_postgres() {
-            let key = resource_type
-                .bytes()
-                .fold(0x5449_4c4c_4954_i64, |h, b| h.wrapping_mul(31).wrapping_add(i64::from(b)));
-            let stmt = self.dialect.stmt("SELECT pg_advisory_xact_lock(?)", vec![key.into()]);
+            let key = resource_type.bytes().fold(0x5449_4c4c_4954_i64, |h, b| {
+                h.wrapping_mul(31).wrapping_add(i64::from(b))
+            });
+            let stmt = self
+                .dialect
+                .stmt("SELECT pg_advisory_xact_lock(?)", vec![key.into()]);
             self.txn.query_one_raw(stmt).await?;
         }
         Ok(())
@@ -185,14 +187,20 @@ impl Transaction {
             );
             let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 5);
             for (i, token) in chunk.iter().enumerate() {
-                sql.push_str(if i == 0 { "(?, ?, ?, ?, ?)" } else { ", (?, ?, ?, ?, ?)" });
+                sql.push_str(if i == 0 {
+                    "(?, ?, ?, ?, ?)"
+                } else {
+                    ", (?, ?, ?, ?, ?)"
+                });
                 values.push(key.resource_type.clone().into());
                 values.push(key.id.as_str().into());
                 values.push(token.param.clone().into());
                 values.push(token.system.clone().into());
                 values.push(token.value.clone().into());
             }
-            self.txn.execute_raw(self.dialect.stmt(&sql, values)).await?;
+            self.txn
+                .execute_raw(self.dialect.stmt(&sql, values))
+                .await?;
         }
         Ok(())
     }

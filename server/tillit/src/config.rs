@@ -103,47 +103,86 @@ impl Config {
     /// Resolves defaults < file < environment < flags.
     pub fn resolve(flags: &Flags) -> Result<Config, ConfigError> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let file_path = flags.config.clone().or_else(|| env("TILLIT_CONFIG").map(PathBuf::from));
+        let file_path = flags
+            .config
+            .clone()
+            .or_else(|| env("TILLIT_CONFIG").map(PathBuf::from));
         let file = read_file(file_path.as_deref())?;
         let parse_env = |name: &str| -> Result<Option<u64>, ConfigError> {
             env(name)
-                .map(|v| v.parse::<u64>().map_err(|_| ConfigError::Invalid(format!("{name}={v} is not a number"))))
+                .map(|v| {
+                    v.parse::<u64>()
+                        .map_err(|_| ConfigError::Invalid(format!("{name}={v} is not a number")))
+                })
                 .transpose()
         };
         let listen = pick(flags.listen.clone(), env("TILLIT_LISTEN"), file.listen)
             .unwrap_or_else(|| "127.0.0.1:8080".into());
-        let data_dir = pick(flags.data_dir.clone(), env("TILLIT_DATA_DIR").map(PathBuf::from), file.data_dir)
-            .unwrap_or_else(|| PathBuf::from("./data"));
-        let database_url = pick(flags.database_url.clone(), env("TILLIT_DATABASE_URL"), file.database_url)
-            .unwrap_or_else(|| format!("sqlite://{}/tillit.db", data_dir.display()));
-        let base_url = pick(flags.base_url.clone(), env("TILLIT_BASE_URL"), file.base_url)
-            .unwrap_or_else(|| format!("http://{listen}/fhir"))
-            .trim_end_matches('/')
-            .to_owned();
-        let auth = pick(flags.auth.clone(), env("TILLIT_AUTH"), file.auth).unwrap_or_else(|| "off".into());
+        let data_dir = pick(
+            flags.data_dir.clone(),
+            env("TILLIT_DATA_DIR").map(PathBuf::from),
+            file.data_dir,
+        )
+        .unwrap_or_else(|| PathBuf::from("./data"));
+        let database_url = pick(
+            flags.database_url.clone(),
+            env("TILLIT_DATABASE_URL"),
+            file.database_url,
+        )
+        .unwrap_or_else(|| format!("sqlite://{}/tillit.db", data_dir.display()));
+        let base_url = pick(
+            flags.base_url.clone(),
+            env("TILLIT_BASE_URL"),
+            file.base_url,
+        )
+        .unwrap_or_else(|| format!("http://{listen}/fhir"))
+        .trim_end_matches('/')
+        .to_owned();
+        let auth =
+            pick(flags.auth.clone(), env("TILLIT_AUTH"), file.auth).unwrap_or_else(|| "off".into());
         if auth != "off" {
             return Err(ConfigError::Invalid(format!(
                 "auth '{auth}' is not available yet: this release only has the open mode (--auth off); \
                  the SMART authorisation server is the next milestone"
             )));
         }
-        let log_format = pick(flags.log_format.clone(), env("TILLIT_LOG_FORMAT"), file.log_format)
-            .unwrap_or_else(|| "text".into());
+        let log_format = pick(
+            flags.log_format.clone(),
+            env("TILLIT_LOG_FORMAT"),
+            file.log_format,
+        )
+        .unwrap_or_else(|| "text".into());
         if log_format != "text" && log_format != "json" {
-            return Err(ConfigError::Invalid(format!("log format '{log_format}' must be text or json")));
+            return Err(ConfigError::Invalid(format!(
+                "log format '{log_format}' must be text or json"
+            )));
         }
-        let env_packages = env("TILLIT_PACKAGES").map(|v| v.split(',').map(PathBuf::from).collect());
+        let env_packages =
+            env("TILLIT_PACKAGES").map(|v| v.split(',').map(PathBuf::from).collect());
         Ok(Config {
             listen,
             base_url,
             database_url,
             auth_off: true,
-            body_limit: pick(flags.body_limit, parse_env("TILLIT_BODY_LIMIT")?.map(|n| n as usize), file.body_limit)
-                .unwrap_or(64 * 1024 * 1024),
-            pool_size: pick(flags.pool_size, parse_env("TILLIT_POOL_SIZE")?.map(|n| n as u32), file.pool_size)
-                .unwrap_or(16)
-                .max(1),
-            read_cache_mb: pick(flags.read_cache_mb, parse_env("TILLIT_READ_CACHE_MB")?, file.read_cache_mb).unwrap_or(64),
+            body_limit: pick(
+                flags.body_limit,
+                parse_env("TILLIT_BODY_LIMIT")?.map(|n| n as usize),
+                file.body_limit,
+            )
+            .unwrap_or(64 * 1024 * 1024),
+            pool_size: pick(
+                flags.pool_size,
+                parse_env("TILLIT_POOL_SIZE")?.map(|n| n as u32),
+                file.pool_size,
+            )
+            .unwrap_or(16)
+            .max(1),
+            read_cache_mb: pick(
+                flags.read_cache_mb,
+                parse_env("TILLIT_READ_CACHE_MB")?,
+                file.read_cache_mb,
+            )
+            .unwrap_or(64),
             json_logs: log_format == "json",
             packages: pick(flags.packages.clone(), env_packages, file.packages).unwrap_or_default(),
         })
@@ -163,7 +202,15 @@ fn read_file(path: Option<&Path>) -> Result<FileSettings, ConfigError> {
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(_) if !required => return Ok(FileSettings::default()),
-        Err(err) => return Err(ConfigError::File { path, message: err.to_string() }),
+        Err(err) => {
+            return Err(ConfigError::File {
+                path,
+                message: err.to_string(),
+            })
+        }
     };
-    toml::from_str(&text).map_err(|err| ConfigError::File { path, message: err.to_string() })
+    toml::from_str(&text).map_err(|err| ConfigError::File {
+        path,
+        message: err.to_string(),
+    })
 }

@@ -15,10 +15,17 @@ pub async fn seed(repo: &Repository, patients: usize) -> Result<(), StartupError
     let bundles = transaction_bundles(&DemoSize { patients });
     let mut resources = 0;
     for bundle in bundles {
-        resources += bundle.get("entry").and_then(|e| e.as_array()).map_or(0, Vec::len);
+        resources += bundle
+            .get("entry")
+            .and_then(|e| e.as_array())
+            .map_or(0, Vec::len);
         transaction::process(repo, bundle, true).await?;
     }
-    tracing::info!(resources, elapsed_ms = started.elapsed().as_millis() as u64, "demo data seeded");
+    tracing::info!(
+        resources,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "demo data seeded"
+    );
     Ok(())
 }
 

@@ -33,7 +33,11 @@ struct Batch {
 
 /// Imports every file under `paths`; bad entries are reported and skipped
 /// unless `stop_on_error`.
-pub async fn import(config: &Config, paths: &[PathBuf], stop_on_error: bool) -> Result<(), StartupError> {
+pub async fn import(
+    config: &Config,
+    paths: &[PathBuf],
+    stop_on_error: bool,
+) -> Result<(), StartupError> {
     let repo = startup::repository(config).await?;
     let files = collect_files(paths)?;
     let mut batches = Vec::new();
@@ -63,7 +67,10 @@ pub async fn import(config: &Config, paths: &[PathBuf], stop_on_error: bool) -> 
                 bar.suspend(|| eprintln!("{}: {}", batch.origin, describe(&err)));
                 if stop_on_error {
                     bar.abandon();
-                    return Err(StartupError::Other(format!("import stopped at {}", batch.origin)));
+                    return Err(StartupError::Other(format!(
+                        "import stopped at {}",
+                        batch.origin
+                    )));
                 }
             }
         }
@@ -81,7 +88,10 @@ pub async fn import(config: &Config, paths: &[PathBuf], stop_on_error: bool) -> 
 }
 
 async fn import_one_by_one(repo: &Repository, batch: &Batch, bar: &ProgressBar) -> (usize, usize) {
-    let entries = batch.bundle["entry"].as_array().cloned().unwrap_or_default();
+    let entries = batch.bundle["entry"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let (mut ok, mut bad) = (0, 0);
     for (offset, entry) in entries.into_iter().enumerate() {
         let single = json!({ "resourceType": "Bundle", "type": "transaction", "entry": [entry] });
@@ -91,7 +101,13 @@ async fn import_one_by_one(repo: &Repository, batch: &Batch, bar: &ProgressBar) 
                 bad += 1;
                 let place = if batch.lines { "line" } else { "entry" };
                 let file = batch.origin.split(':').next().unwrap_or_default();
-                bar.suspend(|| eprintln!("{file}: {place} {}: {}", batch.first + offset, describe(&err)));
+                bar.suspend(|| {
+                    eprintln!(
+                        "{file}: {place} {}: {}",
+                        batch.first + offset,
+                        describe(&err)
+                    )
+                });
             }
         }
     }
@@ -116,7 +132,12 @@ fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, StartupError> {
             let mut found: Vec<PathBuf> = std::fs::read_dir(path)
                 .map_err(|e| StartupError::Other(format!("{}: {e}", path.display())))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("json" | "ndjson")))
+                .filter(|p| {
+                    matches!(
+                        p.extension().and_then(|e| e.to_str()),
+                        Some("json" | "ndjson")
+                    )
+                })
                 .collect();
             found.sort();
             files.extend(found);
@@ -164,15 +185,30 @@ fn ndjson_batches(name: &str, text: &[u8]) -> Result<Vec<Batch>, String> {
 /// A transaction Bundle runs as it is; a batch Bundle's entries and any other
 /// Bundle's resources (or a single resource) run as transactions of [`CHUNK`].
 fn bundle_batches(name: &str, value: Value) -> Vec<Batch> {
-    let kind = value.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let kind = value
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     if value.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
         return vec![batch(name, vec![entry_for(value)], 0, false)];
     }
-    let entries = value.get("entry").and_then(Value::as_array).cloned().unwrap_or_default();
+    let entries = value
+        .get("entry")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if kind == "transaction" {
         let size = entries.len();
         let origin = format!("{name}: transaction Bundle");
-        return vec![Batch { origin, bundle: value, size, first: 0, lines: false, splittable: false }];
+        return vec![Batch {
+            origin,
+            bundle: value,
+            size,
+            first: 0,
+            lines: false,
+            splittable: false,
+        }];
     }
     entries
         .chunks(CHUNK)
@@ -193,7 +229,11 @@ fn bundle_batches(name: &str, value: Value) -> Vec<Batch> {
 
 /// A transaction entry storing `resource`: PUT with its id, POST without.
 fn entry_for(resource: Value) -> Value {
-    let resource_type = resource.get("resourceType").and_then(Value::as_str).unwrap_or("Unknown").to_owned();
+    let resource_type = resource
+        .get("resourceType")
+        .and_then(Value::as_str)
+        .unwrap_or("Unknown")
+        .to_owned();
     let request = match resource.get("id").and_then(Value::as_str) {
         Some(id) => json!({ "method": "PUT", "url": format!("{resource_type}/{id}") }),
         None => json!({ "method": "POST", "url": resource_type }),

@@ -54,7 +54,10 @@ fn main() -> ExitCode {
         }
     };
     startup::init_tracing(&config);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("tillit: cannot start the async runtime: {err}");
@@ -65,7 +68,10 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve => serve::serve(&config, None).await,
             Command::Demo { patients } => serve::serve(&config, Some(patients)).await,
-            Command::Import { paths, stop_on_error } => import::import(&config, &paths, stop_on_error).await,
+            Command::Import {
+                paths,
+                stop_on_error,
+            } => import::import(&config, &paths, stop_on_error).await,
         }
     });
     match result {

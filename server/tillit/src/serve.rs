@@ -7,7 +7,10 @@ use crate::config::Config;
 use crate::{demo, startup};
 
 /// Serves the API; with `demo_patients`, seeds the demo data set first.
-pub async fn serve(config: &Config, demo_patients: Option<usize>) -> Result<(), startup::StartupError> {
+pub async fn serve(
+    config: &Config,
+    demo_patients: Option<usize>,
+) -> Result<(), startup::StartupError> {
     if config.auth_off {
         tracing::warn!(
             "AUTHENTICATION IS OFF: every client can read and write everything. \
@@ -21,8 +24,16 @@ pub async fn serve(config: &Config, demo_patients: Option<usize>) -> Result<(), 
     }
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
-        .map_err(|e| startup::StartupError::Other(format!("cannot listen on {}: {e}", config.listen)))?;
-    let router = app(repo.clone(), &HttpOptions { body_limit: config.body_limit }, metrics);
+        .map_err(|e| {
+            startup::StartupError::Other(format!("cannot listen on {}: {e}", config.listen))
+        })?;
+    let router = app(
+        repo.clone(),
+        &HttpOptions {
+            body_limit: config.body_limit,
+        },
+        metrics,
+    );
     tracing::info!(listen = %config.listen, base = %config.base_url, "tillit is serving");
     if demo_patients.is_some() {
         demo::print_urls(&config.base_url);

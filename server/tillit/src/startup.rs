@@ -46,7 +46,9 @@ pub enum StartupError {
 pub fn init_tracing(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TILLIT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if config.json_logs {
         builder.json().init();
     } else {
@@ -91,7 +93,9 @@ pub async fn repository(config: &Config) -> Result<Repository, StartupError> {
 
 /// Reads the packages (only their StructureDefinitions and SearchParameters),
 /// builds the registry and the validator, and lets go of the definitions.
-fn load_definitions(extra: &[std::path::PathBuf]) -> Result<(Registry, StructureValidator), StartupError> {
+fn load_definitions(
+    extra: &[std::path::PathBuf],
+) -> Result<(Registry, StructureValidator), StartupError> {
     let sources = BUILT_IN
         .iter()
         .map(|(label, bytes)| PackageSource::Static(label, bytes))

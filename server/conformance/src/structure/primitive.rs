@@ -142,7 +142,10 @@ impl PrimitiveRule {
     fn check_text(&self, text: &str) -> Result<(), Problem> {
         // FHIR strings may not hold characters below U+0020 other than tab, CR and LF.
         // <https://hl7.org/fhir/R4/datatypes.html#string>
-        if let Some(bad) = text.chars().find(|c| (*c as u32) < 0x20 && !matches!(c, '\t' | '\r' | '\n')) {
+        if let Some(bad) = text
+            .chars()
+            .find(|c| (*c as u32) < 0x20 && !matches!(c, '\t' | '\r' | '\n'))
+        {
             return Err(Problem {
                 code: IssueType::Value,
                 text: format!(

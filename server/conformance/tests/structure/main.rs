@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
-use tillit_conformance::{PackageSource, Package, Registry, StructureValidator};
+use tillit_conformance::{Package, PackageSource, Registry, StructureValidator};
 use tillit_model::IssueType;
 
 /// The validator over the R4 core package, built once for all tests.

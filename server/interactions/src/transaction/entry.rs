@@ -57,8 +57,13 @@ impl EntryRequest {
     pub fn parse(index: usize, entry: &Value, base_url: &str) -> Result<EntryRequest, Error> {
         // The caller wraps errors with the entry's index and location.
         let bad = |text: String| Error::invalid(Issue::error(IssueType::Invalid, text));
-        let request = entry.get("request").ok_or_else(|| bad("The entry has no request".into()))?;
-        let method = request.get("method").and_then(Value::as_str).unwrap_or_default();
+        let request = entry
+            .get("request")
+            .ok_or_else(|| bad("The entry has no request".into()))?;
+        let method = request
+            .get("method")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let url = request
             .get("url")
             .and_then(Value::as_str)
@@ -96,16 +101,26 @@ impl EntryRequest {
             ("PATCH", [t, id], None) => Action::Patch(key(t, id)?),
             ("DELETE", [t, id], None) => Action::Delete(key(t, id)?),
             ("DELETE", [t], Some(q)) => Action::ConditionalDelete(t.to_string(), q),
-            _ => return Err(bad(format!("'{method} {url}' is not a request this server can process in a Bundle"))),
+            _ => {
+                return Err(bad(format!(
+                    "'{method} {url}' is not a request this server can process in a Bundle"
+                )))
+            }
         };
         let if_match = match request.get("ifMatch").and_then(Value::as_str) {
-            Some(raw) => Some(VersionId::parse(raw).ok_or_else(|| bad(format!("ifMatch '{raw}' is not an ETag")))?),
+            Some(raw) => Some(
+                VersionId::parse(raw)
+                    .ok_or_else(|| bad(format!("ifMatch '{raw}' is not an ETag")))?,
+            ),
             None => None,
         };
         let resource = entry.get("resource").cloned();
         let needs_resource = matches!(
             action,
-            Action::Create { .. } | Action::Update(_) | Action::ConditionalUpdate(..) | Action::Patch(_)
+            Action::Create { .. }
+                | Action::Update(_)
+                | Action::ConditionalUpdate(..)
+                | Action::Patch(_)
         );
         if needs_resource && resource.is_none() {
             return Err(bad(format!("'{method} {url}' needs a resource")));
@@ -114,7 +129,10 @@ impl EntryRequest {
             index,
             action,
             resource,
-            full_url: entry.get("fullUrl").and_then(Value::as_str).map(str::to_owned),
+            full_url: entry
+                .get("fullUrl")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             if_match,
             label: format!("{method} {url}"),
         })
@@ -138,9 +156,17 @@ pub fn patch_operations(resource: &Value) -> Result<Value, Error> {
     if resource.is_array() {
         return Ok(resource.clone());
     }
-    let data = resource.get("data").and_then(Value::as_str).unwrap_or_default();
+    let data = resource
+        .get("data")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(data)
-        .map_err(|e| Error::invalid(Issue::error(IssueType::Invalid, format!("The patch Binary's data is not base64: {e}"))))?;
+        .map_err(|e| {
+            Error::invalid(Issue::error(
+                IssueType::Invalid,
+                format!("The patch Binary's data is not base64: {e}"),
+            ))
+        })?;
     crate::parse_json(&bytes)
 }

@@ -57,14 +57,20 @@ impl EntryResult {
             tracing::error!(%source, "store failure in a batch entry");
         }
         let outcome = operation_outcome(&err.issues()).to_string();
-        EntryResult::status(&format!("{} {}", err.status(), reason(err.status())), Some(outcome))
+        EntryResult::status(
+            &format!("{} {}", err.status(), reason(err.status())),
+            Some(outcome),
+        )
     }
 }
 
 /// Processes a batch or transaction Bundle and returns the response Bundle as
 /// JSON. With `minimal`, entries carry no resources.
 pub async fn process(repo: &Repository, bundle: Value, minimal: bool) -> Result<String, Error> {
-    let kind = bundle.get("type").and_then(Value::as_str).unwrap_or_default();
+    let kind = bundle
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let entries = bundle
         .get("entry")
         .and_then(Value::as_array)
@@ -76,15 +82,25 @@ pub async fn process(repo: &Repository, bundle: Value, minimal: bool) -> Result<
         other => {
             return Err(Error::invalid(Issue::error(
                 IssueType::Invalid,
-                format!("Only batch and transaction Bundles can be posted to the base URL, not '{other}'"),
+                format!(
+                "Only batch and transaction Bundles can be posted to the base URL, not '{other}'"
+            ),
             )))
         }
     };
-    let mut response = Bundle::new(if kind == "batch" { "batch-response" } else { "transaction-response" });
+    let mut response = Bundle::new(if kind == "batch" {
+        "batch-response"
+    } else {
+        "transaction-response"
+    });
     for result in results {
         let is_outcome = !result.status.starts_with('2');
         let mut response_element = json!({ "status": result.status });
-        for (name, value) in [("location", &result.location), ("etag", &result.etag), ("lastModified", &result.last_modified)] {
+        for (name, value) in [
+            ("location", &result.location),
+            ("etag", &result.etag),
+            ("lastModified", &result.last_modified),
+        ] {
             if let Some(value) = value {
                 response_element[name] = json!(value);
             }
@@ -95,11 +111,16 @@ pub async fn process(repo: &Repository, bundle: Value, minimal: bool) -> Result<
             _ => (None, None),
         };
         if let Some(outcome) = outcome {
-            response_element["outcome"] = serde_json::from_str(outcome.get()).unwrap_or(Value::Null);
+            response_element["outcome"] =
+                serde_json::from_str(outcome.get()).unwrap_or(Value::Null);
         }
         response.push(Entry {
             full_url: result.location.as_ref().map(|l| {
-                format!("{}/{}", repo.base_url, l.split("/_history").next().unwrap_or(l))
+                format!(
+                    "{}/{}",
+                    repo.base_url,
+                    l.split("/_history").next().unwrap_or(l)
+                )
             }),
             resource,
             response: Some(response_element),
@@ -125,16 +146,21 @@ async fn batch(repo: &Repository, entries: &[Value]) -> Vec<EntryResult> {
 async fn run_alone(repo: &Repository, request: EntryRequest) -> Result<EntryResult, Error> {
     let resource = request.resource.clone().unwrap_or(Value::Null);
     Ok(match request.action {
-        Action::Create { resource_type, if_none_exist } => {
-            EntryResult::written(&create::create(repo, &resource_type, resource, if_none_exist.as_deref()).await?)
+        Action::Create {
+            resource_type,
+            if_none_exist,
+        } => EntryResult::written(
+            &create::create(repo, &resource_type, resource, if_none_exist.as_deref()).await?,
+        ),
+        Action::Update(key) => {
+            EntryResult::written(&update::update(repo, &key, resource, request.if_match).await?)
         }
-        Action::Update(key) => EntryResult::written(&update::update(repo, &key, resource, request.if_match).await?),
-        Action::ConditionalUpdate(t, q) => {
-            EntryResult::written(&update::conditional_update(repo, &t, &q, resource, request.if_match).await?)
-        }
-        Action::Patch(key) => {
-            EntryResult::written(&patch::patch(repo, &key, patch_operations(&resource)?, request.if_match).await?)
-        }
+        Action::ConditionalUpdate(t, q) => EntryResult::written(
+            &update::conditional_update(repo, &t, &q, resource, request.if_match).await?,
+        ),
+        Action::Patch(key) => EntryResult::written(
+            &patch::patch(repo, &key, patch_operations(&resource)?, request.if_match).await?,
+        ),
         Action::Delete(key) => {
             delete::delete(repo, &key, request.if_match).await?;
             EntryResult::status("204 No Content", None)
@@ -147,7 +173,11 @@ async fn run_alone(repo: &Repository, request: EntryRequest) -> Result<EntryResu
     })
 }
 
-async fn read_entry(repo: &Repository, reader: Reader<'_>, action: Action) -> Result<EntryResult, Error> {
+async fn read_entry(
+    repo: &Repository,
+    reader: Reader<'_>,
+    action: Action,
+) -> Result<EntryResult, Error> {
     let (key, stored) = match action {
         Action::Read(key) => {
             let stored = read::read(repo, reader, &key).await?;
@@ -167,7 +197,11 @@ async fn read_entry(repo: &Repository, reader: Reader<'_>, action: Action) -> Re
     };
     Ok(EntryResult {
         location: Some(format!("{key}/_history/{}", stored.version)),
-        ..EntryResult::written(&Written { key, stored, created: false })
+        ..EntryResult::written(&Written {
+            key,
+            stored,
+            created: false,
+        })
     })
 }
 
@@ -176,7 +210,8 @@ async fn transaction(repo: &Repository, entries: &[Value]) -> Result<Vec<EntryRe
         .iter()
         .enumerate()
         .map(|(index, entry)| {
-            EntryRequest::parse(index, entry, &repo.base_url).map_err(|source| entry_error(index, "request", source))
+            EntryRequest::parse(index, entry, &repo.base_url)
+                .map_err(|source| entry_error(index, "request", source))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let txn = repo.store.begin().await?;
@@ -254,10 +289,15 @@ async fn assign_ids(
         let (index, label) = (request.index, request.label.clone());
         let fail = |source| entry_error(index, &label, source);
         let key = match &request.action {
-            Action::Create { resource_type, if_none_exist } => {
+            Action::Create {
+                resource_type,
+                if_none_exist,
+            } => {
                 repo.check_type(resource_type).map_err(fail)?;
                 let existing = match if_none_exist {
-                    Some(q) => crate::conditional::matches(repo, txn, resource_type, q, 2).await.map_err(fail)?,
+                    Some(q) => crate::conditional::matches(repo, txn, resource_type, q, 2)
+                        .await
+                        .map_err(fail)?,
                     None => Vec::new(),
                 };
                 if existing.len() > 1 {
@@ -267,11 +307,18 @@ async fn assign_ids(
                 }
                 if let Some((id, stored)) = existing.into_iter().next() {
                     let key = ResourceKey::new(resource_type.clone(), id);
-                    results[index] = Some(EntryResult::written(&Written { key: key.clone(), stored, created: false }));
+                    results[index] = Some(EntryResult::written(&Written {
+                        key: key.clone(),
+                        stored,
+                        created: false,
+                    }));
                     key
                 } else {
                     let key = ResourceKey::new(resource_type.clone(), new_id());
-                    request.action = Action::Create { resource_type: resource_type.clone(), if_none_exist: None };
+                    request.action = Action::Create {
+                        resource_type: resource_type.clone(),
+                        if_none_exist: None,
+                    };
                     if let Some(Value::Object(resource)) = &mut request.resource {
                         resource.insert("id".into(), json!(key.id.to_string()));
                     }
@@ -282,7 +329,9 @@ async fn assign_ids(
             Action::ConditionalUpdate(resource_type, query) => {
                 repo.check_type(resource_type).map_err(fail)?;
                 let resource = request.resource.clone().unwrap_or(Value::Null);
-                let id = resolve_conditional_id(repo, txn, resource_type, query, &resource).await.map_err(fail)?;
+                let id = resolve_conditional_id(repo, txn, resource_type, query, &resource)
+                    .await
+                    .map_err(fail)?;
                 if let Some(Value::Object(resource)) = &mut request.resource {
                     resource.insert("id".into(), json!(id.to_string()));
                 }
@@ -318,13 +367,22 @@ async fn run_in(
     Ok(match &request.action {
         Action::Create { resource_type, .. } => {
             let id = body_id(&resource)?;
-            EntryResult::written(&create::create_in(repo, txn, resource_type, resource, None, id).await?)
+            EntryResult::written(
+                &create::create_in(repo, txn, resource_type, resource, None, id).await?,
+            )
         }
-        Action::Update(key) => {
-            EntryResult::written(&update::update_in(repo, txn, key, resource, request.if_match, Method::Put).await?)
-        }
+        Action::Update(key) => EntryResult::written(
+            &update::update_in(repo, txn, key, resource, request.if_match, Method::Put).await?,
+        ),
         Action::Patch(key) => EntryResult::written(
-            &patch::patch_in(repo, txn, key, patch_operations(&resource)?, request.if_match).await?,
+            &patch::patch_in(
+                repo,
+                txn,
+                key,
+                patch_operations(&resource)?,
+                request.if_match,
+            )
+            .await?,
         ),
         Action::Delete(key) => {
             repo.check_type(&key.resource_type)?;
