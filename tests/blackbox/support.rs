@@ -113,15 +113,30 @@ impl Server {
 
     /// Starts a dedicated server on `db` with extra command-line flags.
     pub fn start_with(db: &Database, flags: &[&str]) -> Server {
+        Server::spawn(db, flags, false)
+    }
+
+    /// Starts `tillit serve`; with `die_with_parent`, the kernel kills it when
+    /// the spawning thread ends (PR_SET_PDEATHSIG).
+    fn spawn(db: &Database, flags: &[&str], die_with_parent: bool) -> Server {
+        use std::os::unix::process::CommandExt;
         let port = free_port();
         let log = std::fs::File::create(db.dir.join("server.log")).expect("log file");
-        let child = tillit(&db.url, port, &db.dir)
-            .args(flags)
+        let mut cmd = tillit(&db.url, port, &db.dir);
+        cmd.args(flags)
             .arg("serve")
             .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("the tillit binary starts");
+            .stderr(log);
+        if die_with_parent {
+            // SAFETY: prctl is async-signal-safe and touches only this child.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
+        }
+        let child = cmd.spawn().expect("the tillit binary starts");
         let server = Server {
             base: format!("http://127.0.0.1:{port}/fhir"),
             dir: db.dir.clone(),
@@ -147,7 +162,7 @@ impl Server {
             // so it is spawned by a thread that lives as long as the process.
             std::thread::spawn(move || {
                 let db = Database::fresh(backend);
-                let mut server = Server::start_with_parent_death(&db);
+                let mut server = Server::spawn(&db, &[], true);
                 let child = server.child.take();
                 tx.send(server).expect("send server");
                 let _keep = child;
@@ -157,30 +172,6 @@ impl Server {
             });
             rx.recv().expect("shared server started")
         })
-    }
-
-    fn start_with_parent_death(db: &Database) -> Server {
-        use std::os::unix::process::CommandExt;
-        let port = free_port();
-        let log = std::fs::File::create(db.dir.join("server.log")).expect("log file");
-        let mut cmd = tillit(&db.url, port, &db.dir);
-        cmd.arg("serve").stdout(Stdio::null()).stderr(log);
-        // SAFETY: prctl is async-signal-safe and touches only this child.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let child = cmd.spawn().expect("the tillit binary starts");
-        let server = Server {
-            base: format!("http://127.0.0.1:{port}/fhir"),
-            dir: db.dir.clone(),
-            client: client(),
-            child: Some(child),
-        };
-        server.wait_ready();
-        server
     }
 
     fn wait_ready(&self) {

@@ -281,20 +281,7 @@ async fn type_create(
         .header("if-none-exist")
         .map(|q| q.trim_start_matches(&format!("{t}?")).to_owned());
     let written = create::create(&app.repo, &t, resource, if_none_exist.as_deref()).await?;
-    let status = if written.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok(resource_response(
-        status,
-        &app.repo.base_url,
-        &written.key,
-        &written.stored,
-        None,
-        &req.negotiated,
-        true,
-    ))
+    Ok(written_response(&app, &written, &req))
 }
 
 async fn type_update(
