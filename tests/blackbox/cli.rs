@@ -138,3 +138,46 @@ async fn the_read_cache_sees_writes_by_another_process() {
     assert_eq!(seen["gender"], "male", "the cached version must be dropped");
     assert_eq!(seen["meta"]["versionId"], "2");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packages_named_in_the_configuration_are_loaded_and_served() {
+    let db = Database::fresh(Backend::Sqlite);
+    let package = db.dir.join("local-package/package");
+    std::fs::create_dir_all(&package).unwrap();
+    std::fs::write(
+        package.join("package.json"),
+        json!({"name": "no.tillit.test", "version": "0.1.0"}).to_string(),
+    )
+    .unwrap();
+    let code_system = json!({"resourceType": "CodeSystem", "id": "test-colours", "url": "http://tillit.test/CodeSystem/colours",
+        "version": "0.1.0", "name": "TestColours", "status": "draft", "content": "complete",
+        "concept": [{"code": "red"}]});
+    std::fs::write(
+        package.join("CodeSystem-test-colours.json"),
+        code_system.to_string(),
+    )
+    .unwrap();
+    let config = db.dir.join("tillit.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "packages = [\"{}\"]\n",
+            db.dir.join("local-package").display()
+        ),
+    )
+    .unwrap();
+    let server = Server::start_with(&db, &["--config", &config.display().to_string()]);
+    let found = server
+        .get_json("CodeSystem?url=http://tillit.test/CodeSystem/colours")
+        .await;
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["entry"][0]["resource"]["name"], "TestColours");
+    let cs = server.get_json("metadata").await;
+    let guides: Vec<&str> = cs["implementationGuide"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g.as_str().unwrap())
+        .collect();
+    assert!(guides.contains(&"no.tillit.test#0.1.0"), "{guides:?}");
+}

@@ -241,6 +241,21 @@ impl Server {
             .expect("request")
     }
 
+    /// Fails if any request so far reached the panic-catching layer: it is a
+    /// last resort, and no normal path may depend on it.
+    pub async fn assert_no_panics(&self) {
+        let metrics = self
+            .get(&self.base.replace("/fhir", "/metrics"))
+            .await
+            .text()
+            .await
+            .expect("metrics");
+        assert!(
+            !metrics.contains("tillit_panics_total"),
+            "a request panicked:\n{metrics}"
+        );
+    }
+
     /// Creates `resource` and returns its new id.
     pub async fn create(&self, resource: Value) -> String {
         let t = resource["resourceType"]
@@ -309,11 +324,13 @@ macro_rules! db_test {
             async fn sqlite() {
                 let $srv = $crate::support::Server::shared($crate::support::Backend::Sqlite);
                 $body
+                $srv.assert_no_panics().await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 let $srv = $crate::support::Server::shared($crate::support::Backend::Postgres);
                 $body
+                $srv.assert_no_panics().await;
             }
         }
     };
