@@ -15,3 +15,4 @@ mod crud;
 mod edge;
 mod history;
 mod roundtrip;
+mod tidy;
