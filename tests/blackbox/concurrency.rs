@@ -18,13 +18,13 @@ async fn update_until_done(srv: &'static Server, id: String, client: usize) -> u
             let etag = current.headers()["etag"].to_str().unwrap().to_owned();
             let body = json!({"resourceType": "Basic", "id": id, "code": {"text": format!("client {client} round {round}")}});
             let resp = srv
-                .request(Method::PUT, &format!("Basic/{id}"))
-                .header("content-type", "application/fhir+json")
-                .header("if-match", etag)
-                .body(body.to_string())
-                .send()
-                .await
-                .unwrap();
+                .send_with(
+                    Method::PUT,
+                    &format!("Basic/{id}"),
+                    &body,
+                    &[("if-match", etag.as_str())],
+                )
+                .await;
             match resp.status().as_u16() {
                 200 => break,
                 409 | 412 => conflicts += 1,
@@ -132,9 +132,7 @@ db_test!(concurrent_conditional_creates_make_one_resource, |srv| {
             let value = value.clone();
             tokio::spawn(async move {
                 let body = json!({"resourceType": "Patient", "identifier": [{"system": "urn:once", "value": value}]});
-                srv.request(Method::POST, "Patient").header("content-type", "application/fhir+json")
-                    .header("if-none-exist", format!("identifier=urn:once|{value}"))
-                    .body(body.to_string()).send().await.unwrap().status().as_u16()
+                srv.send_with(Method::POST, "Patient", &body, &[("if-none-exist", &format!("identifier=urn:once|{value}"))]).await.status().as_u16()
             })
         })
         .collect();

@@ -73,20 +73,12 @@ db_test!(conditional_delete_removes_every_match, |srv| {
     let value = unique("cd");
     let a = srv.create(patient("urn:test", &value)).await;
     let b = srv.create(patient("urn:test", &value)).await;
-    let resp = srv
-        .request(Method::DELETE, &format!("Patient?identifier={value}"))
-        .send()
-        .await
-        .unwrap();
+    let resp = srv.delete(&format!("Patient?identifier={value}")).await;
     assert_eq!(resp.status(), 204);
     assert_eq!(srv.get(&format!("Patient/{a}")).await.status(), 410);
     assert_eq!(srv.get(&format!("Patient/{b}")).await.status(), 410);
     // No criteria is refused rather than deleting everything.
-    let resp = srv
-        .request(Method::DELETE, "Patient?unknownParam=1")
-        .send()
-        .await
-        .unwrap();
+    let resp = srv.delete("Patient?unknownParam=1").await;
     assert_eq!(resp.status(), 400);
 });
 

@@ -110,32 +110,28 @@ db_test!(if_match_with_a_stale_version_is_412, |srv| {
     let id = srv.create(json!({"resourceType": "Patient"})).await;
     let body = json!({"resourceType": "Patient", "id": id, "active": true});
     let ok = srv
-        .request(Method::PUT, &format!("Patient/{id}"))
-        .header("content-type", "application/fhir+json")
-        .header("if-match", "W/\"1\"")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
+        .send_with(
+            Method::PUT,
+            &format!("Patient/{id}"),
+            &body,
+            &[("if-match", "W/\"1\"")],
+        )
+        .await;
     assert_eq!(ok.status(), 200);
     let stale = srv
-        .request(Method::PUT, &format!("Patient/{id}"))
-        .header("content-type", "application/fhir+json")
-        .header("if-match", "W/\"1\"")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
+        .send_with(
+            Method::PUT,
+            &format!("Patient/{id}"),
+            &body,
+            &[("if-match", "W/\"1\"")],
+        )
+        .await;
     assert_eq!(stale.status(), 412);
 });
 
 db_test!(read_after_delete_is_gone_and_history_is_kept, |srv| {
     let id = srv.create(json!({"resourceType": "Patient"})).await;
-    let resp = srv
-        .request(Method::DELETE, &format!("Patient/{id}"))
-        .send()
-        .await
-        .unwrap();
+    let resp = srv.delete(&format!("Patient/{id}")).await;
     assert_eq!(resp.status(), 204);
     assert_eq!(srv.get(&format!("Patient/{id}")).await.status(), 410);
     assert_eq!(
@@ -150,11 +146,7 @@ db_test!(read_after_delete_is_gone_and_history_is_kept, |srv| {
     assert_eq!(history["entry"].as_array().unwrap().len(), 2);
     assert_eq!(history["entry"][0]["request"]["method"], "DELETE");
     // Deleting again changes nothing.
-    let again = srv
-        .request(Method::DELETE, &format!("Patient/{id}"))
-        .send()
-        .await
-        .unwrap();
+    let again = srv.delete(&format!("Patient/{id}")).await;
     assert_eq!(again.status(), 204);
     // Updating a deleted resource brings it back as a new version.
     let back = srv
@@ -243,24 +235,24 @@ db_test!(conditional_read_headers_give_304, |srv| {
 db_test!(prefer_return_shapes_the_write_response, |srv| {
     let patient = json!({"resourceType": "Patient"});
     let minimal = srv
-        .request(Method::POST, "Patient")
-        .header("content-type", "application/fhir+json")
-        .header("prefer", "return=minimal")
-        .body(patient.to_string())
-        .send()
-        .await
-        .unwrap();
+        .send_with(
+            Method::POST,
+            "Patient",
+            &patient,
+            &[("prefer", "return=minimal")],
+        )
+        .await;
     assert_eq!(minimal.status(), 201);
     assert!(minimal.headers().contains_key("location"));
     assert!(minimal.bytes().await.unwrap().is_empty());
     let outcome = srv
-        .request(Method::POST, "Patient")
-        .header("content-type", "application/fhir+json")
-        .header("prefer", "return=OperationOutcome")
-        .body(patient.to_string())
-        .send()
-        .await
-        .unwrap();
+        .send_with(
+            Method::POST,
+            "Patient",
+            &patient,
+            &[("prefer", "return=OperationOutcome")],
+        )
+        .await;
     let body: Value = outcome.json().await.unwrap();
     assert_eq!(body["resourceType"], "OperationOutcome");
 });

@@ -163,14 +163,7 @@ db_test!(undecodable_paths_and_unknown_types_get_outcomes, |srv| {
     let body = json!({"resourceType": "Basic"});
     outcome(srv.send(Method::POST, "NotAType", &body).await, 404).await;
     outcome(srv.send(Method::PUT, "NotAType/1", &body).await, 404).await;
-    outcome(
-        srv.request(Method::DELETE, "NotAType/1")
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
+    outcome(srv.delete("NotAType/1").await, 404).await;
     outcome(srv.get("NotAType/_history").await, 404).await;
     outcome(srv.get("Patient/never-existed-at-all/_history").await, 404).await;
     outcome(

@@ -231,6 +231,35 @@ impl Server {
         body
     }
 
+    /// `DELETE path`.
+    pub async fn delete(&self, path: &str) -> Response {
+        self.request(Method::DELETE, path)
+            .send()
+            .await
+            .expect("DELETE")
+    }
+
+    /// `method path` with a FHIR JSON body and extra headers.
+    pub async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut request = self
+            .request(method, path)
+            .header("content-type", "application/fhir+json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// `method path` with a FHIR JSON body.
     pub async fn send(&self, method: Method, path: &str, body: &Value) -> Response {
         self.request(method, path)

@@ -25,5 +25,8 @@ fn every_source_file_starts_with_a_module_doc_comment() {
         .iter()
         .filter(|f| !std::fs::read_to_string(f).unwrap().starts_with("//!"))
         .collect();
-    assert!(undocumented.is_empty(), "files without a //! first line: {undocumented:?}");
+    assert!(
+        undocumented.is_empty(),
+        "files without a //! first line: {undocumented:?}"
+    );
 }
