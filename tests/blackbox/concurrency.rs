@@ -150,3 +150,41 @@ db_test!(concurrent_conditional_creates_make_one_resource, |srv| {
         .await;
     assert_eq!(found["total"], 1);
 });
+
+db_test!(of_sixteen_updates_of_one_version_exactly_one_wins, |srv| {
+    let id = unique("race");
+    srv.send(
+        Method::PUT,
+        &format!("Basic/{id}"),
+        &json!({"resourceType": "Basic", "id": id, "code": {"text": "v1"}}),
+    )
+    .await;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(CLIENTS));
+    let tasks: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let (id, barrier) = (id.clone(), barrier.clone());
+            tokio::spawn(async move {
+                let body = json!({"resourceType": "Basic", "id": id, "code": {"text": format!("client {c}")}});
+                barrier.wait().await;
+                srv.send_with(Method::PUT, &format!("Basic/{id}"), &body, &[("if-match", "W/\"1\"")]).await.status().as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| matches!(s, 200 | 409 | 412)),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        srv.get_json(&format!("Basic/{id}")).await["meta"]["versionId"],
+        "2"
+    );
+});
