@@ -95,12 +95,37 @@ async fn demo_seeds_norwegian_patients_with_valid_national_ids() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_finishes_and_exits_cleanly() {
+async fn sigterm_finishes_in_flight_requests_and_exits_cleanly() {
     let db = Database::fresh(Backend::Sqlite);
     let mut server = Server::start_on(&db);
-    assert_eq!(server.get("metadata").await.status(), 200);
+    let entries: Vec<Value> = (0..3000)
+        .map(|i| {
+            json!({"resource": {"resourceType": "Basic", "code": {"text": format!("slow {i}")}},
+                         "request": {"method": "POST", "url": "Basic"}})
+        })
+        .collect();
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": entries});
+    let url = format!("{}/", server.base);
+    let in_flight = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/fhir+json")
+            .header("prefer", "return=minimal")
+            .body(bundle.to_string())
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let status = server.terminate();
     assert!(status.success(), "exit status {status}");
+    assert_eq!(
+        in_flight
+            .await
+            .unwrap()
+            .expect("the in-flight request gets its answer"),
+        200
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

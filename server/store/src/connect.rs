@@ -43,7 +43,11 @@ impl Store {
         let url = options.database_url.as_str();
         let store = if url.starts_with("sqlite:") {
             create_sqlite_dir(url)?;
-            let writer = Database::connect(sqlite_options(url, 1)).await?;
+            let mut writer_options = sqlite_options(url, 1);
+            // Waiting for the one writer connection is normal under write load.
+            writer_options
+                .map_sqlx_sqlite_pool_opts(|o| o.acquire_slow_threshold(Duration::from_secs(300)));
+            let writer = Database::connect(writer_options).await?;
             // Migrate before the readers open: they must see the final schema.
             Migrator::up(&writer, None).await?;
             let reader = Database::connect(sqlite_options(url, options.pool_size)).await?;
