@@ -171,7 +171,8 @@ async fn packages_named_in_the_configuration_are_loaded_and_served() {
     std::fs::create_dir_all(&package).unwrap();
     std::fs::write(
         package.join("package.json"),
-        json!({"name": "no.tillit.test", "version": "0.1.0"}).to_string(),
+        json!({"name": "no.tillit.test", "version": "0.1.0", "canonical": "http://tillit.test"})
+            .to_string(),
     )
     .unwrap();
     let code_system = json!({"resourceType": "CodeSystem", "id": "test-colours", "url": "http://tillit.test/CodeSystem/colours",
@@ -204,5 +205,8 @@ async fn packages_named_in_the_configuration_are_loaded_and_served() {
         .iter()
         .map(|g| g.as_str().unwrap())
         .collect();
-    assert!(guides.contains(&"no.tillit.test#0.1.0"), "{guides:?}");
+    assert!(
+        guides.contains(&"http://tillit.test/ImplementationGuide/no.tillit.test|0.1.0"),
+        "{guides:?}"
+    );
 }

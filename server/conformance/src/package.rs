@@ -25,6 +25,8 @@ pub struct Package {
     pub name: String,
     /// `version` from `package.json`.
     pub version: String,
+    /// `canonical` from `package.json`: the base of its definitions' URLs.
+    pub canonical: Option<String>,
     /// Where it came from.
     pub source: PackageSource,
 }
@@ -104,6 +106,10 @@ impl Package {
         let package = Package {
             name: name.to_owned(),
             version: version.to_owned(),
+            canonical: manifest
+                .get("canonical")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             source: source.clone(),
         };
         Ok((package, resources))

@@ -38,8 +38,12 @@ pub fn capability_statement(repo: &Repository) -> Value {
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
         "patchFormat": ["application/json-patch+json"],
+        // The implementation guides loaded, by their canonical URL; the core
+        // specification itself is not a guide.
         "implementationGuide": repo.registry.packages().iter()
-            .map(|p| format!("{}#{}", p.name, p.version)).collect::<Vec<_>>(),
+            .filter(|p| p.name != "hl7.fhir.r4.core")
+            .filter_map(|p| Some(format!("{}/ImplementationGuide/{}|{}", p.canonical.as_ref()?, p.name, p.version)))
+            .collect::<Vec<_>>(),
         "rest": [{
             "mode": "server",
             "resource": resources,
