@@ -6,7 +6,7 @@
 //! `postgres://postgres@127.0.0.1:5432`); the tests fail, not skip, without it.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -37,6 +37,8 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 impl Database {
     /// A fresh, empty database on `backend`.
     pub fn fresh(backend: Backend) -> Database {
+        static SWEPT_DIRS: std::sync::Once = std::sync::Once::new();
+        SWEPT_DIRS.call_once(remove_folders_of_finished_runs);
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("tillit-test-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -44,6 +46,8 @@ impl Database {
         let url = match backend {
             Backend::Sqlite => format!("sqlite://{}/tillit.db", dir.display()),
             Backend::Postgres => {
+                static SWEPT: std::sync::Once = std::sync::Once::new();
+                SWEPT.call_once(drop_databases_of_finished_runs);
                 let name = format!("tillit_test_{}_{n}", std::process::id());
                 psql(&format!("DROP DATABASE IF EXISTS {name}"));
                 psql(&format!("CREATE DATABASE {name}"));
@@ -57,6 +61,49 @@ impl Database {
 fn postgres_base() -> String {
     std::env::var("TILLIT_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// Removes the temporary folders of earlier test processes that have ended.
+fn remove_folders_of_finished_runs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("tillit-test-") else {
+            continue;
+        };
+        let pid = rest.split('-').next().unwrap_or("");
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Drops the test databases of earlier test processes that have ended, so
+/// repeated runs do not pile databases up.
+fn drop_databases_of_finished_runs() {
+    let url = format!("{}/postgres", postgres_base());
+    let Ok(out) = Command::new("psql")
+        .args([
+            url.as_str(),
+            "-Atc",
+            "SELECT datname FROM pg_database WHERE datname LIKE 'tillit_test_%'",
+        ])
+        .output()
+    else {
+        return;
+    };
+    for name in String::from_utf8_lossy(&out.stdout).lines() {
+        let pid = name
+            .trim_start_matches("tillit_test_")
+            .split('_')
+            .next()
+            .unwrap_or("");
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
 }
 
 /// Runs one SQL statement as the postgres user (for creating test databases).
