@@ -53,10 +53,9 @@ pub async fn create_in(
             }
         }
     }
+    // An id that exists already has a version 1: the store's unique key turns
+    // the write into a 409 without a look-up first.
     let key = ResourceKey::new(resource_type, id.unwrap_or_else(new_id));
-    if txn.current(&key).await?.is_some() {
-        return Err(Error::Conflict(format!("{key} already exists")));
-    }
     write_version(txn, &key, resource, VersionId::FIRST, Method::Post, true).await
 }
 

@@ -31,18 +31,18 @@ pub async fn delete_in(
     key: &ResourceKey,
     if_match: Option<VersionId>,
 ) -> Result<Option<VersionId>, Error> {
-    let current = txn.current(key).await?;
+    let current = txn.current_version(key).await?;
     if let Some(expected) = if_match {
-        if current.as_ref().map(|c| c.version) != Some(expected) {
+        if current.map(|(version, _)| version) != Some(expected) {
             return Err(Error::PreconditionFailed(format!(
                 "If-Match names version {expected} of {key}, which is not the current version"
             )));
         }
     }
-    let Some(current) = current.filter(|c| !c.is_deleted()) else {
+    let Some((current, false)) = current else {
         return Ok(None);
     };
-    let version = current.version.next();
+    let version = current.next();
     txn.write(&NewVersion {
         key,
         version,

@@ -50,8 +50,8 @@ pub async fn install(repo: &Repository) -> Result<usize, InstallError> {
                 continue;
             }
             let key = ResourceKey::new(resource_type, id);
-            let (version, created) = match txn.current(&key).await? {
-                Some(current) => (current.version.next(), current.is_deleted()),
+            let (version, created) = match txn.current_version(&key).await? {
+                Some((current, deleted)) => (current.next(), deleted),
                 None => (tillit_model::VersionId::FIRST, true),
             };
             write_version(&txn, &key, resource, version, Method::Put, created).await?;

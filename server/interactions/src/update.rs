@@ -46,9 +46,9 @@ pub async fn update_in(
             )))
         }
     }
-    let current = txn.current(key).await?;
+    let current = txn.current_version(key).await?;
     if let Some(expected) = if_match {
-        let actual = current.as_ref().map(|c| c.version);
+        let actual = current.map(|(version, _)| version);
         if actual != Some(expected) {
             return Err(Error::PreconditionFailed(format!(
                 "If-Match names version {expected} of {key}, but the current version is {}",
@@ -56,8 +56,8 @@ pub async fn update_in(
             )));
         }
     }
-    let (version, created) = match &current {
-        Some(c) => (c.version.next(), c.is_deleted()),
+    let (version, created) = match current {
+        Some((version, deleted)) => (version.next(), deleted),
         None => (VersionId::FIRST, true),
     };
     write_version(txn, key, resource, version, method, created).await

@@ -93,6 +93,26 @@ impl Transaction {
         read_current(&self.txn, self.dialect, key, true).await
     }
 
+    /// The current version number of `key` and whether it records a deletion,
+    /// locked against other writers until commit; one round trip, no content.
+    pub async fn current_version(&self, key: &ResourceKey) -> Result<Option<(VersionId, bool)>> {
+        let sql = format!(
+            "SELECT version, deleted FROM resource WHERE res_type = ? AND res_id = ?{}",
+            self.dialect.for_update()
+        );
+        let stmt = self.dialect.stmt(
+            &sql,
+            vec![key.resource_type.clone().into(), key.id.as_str().into()],
+        );
+        match self.txn.query_one_raw(stmt).await? {
+            Some(row) => Ok(Some((
+                VersionId(row.try_get_by_index(0)?),
+                row.try_get_by_index(1)?,
+            ))),
+            None => Ok(None),
+        }
+    }
+
     /// Version `version` of `key`, as this transaction sees it.
     pub async fn vread(&self, key: &ResourceKey, version: VersionId) -> Result<Option<Stored>> {
         crate::read::read_version(&self.txn, self.dialect, key, version).await
