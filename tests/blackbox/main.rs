@@ -12,6 +12,7 @@ mod concurrency;
 mod conditional;
 mod crash;
 mod crud;
+mod e2e;
 mod edge;
 mod history;
 mod roundtrip;
