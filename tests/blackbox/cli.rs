@@ -210,3 +210,42 @@ async fn packages_named_in_the_configuration_are_loaded_and_served() {
         "{guides:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_keeps_writing_while_another_process_imports() {
+    let db = Database::fresh(Backend::Sqlite);
+    let server = Server::start_on(&db);
+    let lines: Vec<String> = (0..4000)
+        .map(|i| {
+            json!({"resourceType": "Basic", "id": format!("bulk-{i}"), "code": {"text": "bulk"}})
+                .to_string()
+        })
+        .collect();
+    std::fs::write(db.dir.join("bulk.ndjson"), lines.join("\n")).unwrap();
+    let import = tillit(&db.url, free_port(), &db.dir)
+        .args(["import", "bulk.ndjson"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Updates read before they write; with a deferred BEGIN they would fail
+    // with SQLITE_BUSY whenever the importer holds the write lock.
+    for n in 0..40 {
+        let body = json!({"resourceType": "Patient", "id": "beside-import", "gender": if n % 2 == 0 { "male" } else { "female" }});
+        let status = server
+            .send(reqwest::Method::PUT, "Patient/beside-import", &body)
+            .await
+            .status();
+        assert!(status.is_success(), "write {n} during the import: {status}");
+    }
+    let out = import.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        server.get_json("Patient/beside-import").await["meta"]["versionId"],
+        "40"
+    );
+    assert_eq!(
+        server.get_json("Basic/bulk-3999").await["code"]["text"],
+        "bulk"
+    );
+}

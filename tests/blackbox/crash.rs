@@ -32,23 +32,42 @@ async fn acknowledged_before_crash(backend: Backend) {
             }
         }
     }
-    // Keep writing while the process dies, so the kill lands mid-stream.
+    // Keep writing while the process dies, so the kill lands mid-stream; what
+    // was acknowledged right up to the kill counts too.
     let base = server.base.clone();
     let writer = tokio::spawn(async move {
         let client = reqwest::Client::new();
+        let mut acknowledged = Vec::new();
         for n in 0..200 {
             let body = json!({"resourceType": "Basic", "code": {"text": format!("in flight {n}")}});
-            let _ = client
+            let sent = client
                 .post(format!("{base}/Basic"))
                 .header("content-type", "application/fhir+json")
                 .body(body.to_string())
                 .send()
                 .await;
+            match sent {
+                Ok(resp) if resp.status() == 201 => {
+                    {
+                        // The Location names this server's port; keep the path only.
+                        let location = resp.headers()["location"].to_str().unwrap();
+                        acknowledged.push(location.rsplit("/fhir/").next().unwrap().to_owned())
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
         }
+        acknowledged
     });
     tokio::time::sleep(Duration::from_millis(50)).await;
     server.kill();
-    let _ = writer.await;
+    let in_flight = writer.await.unwrap();
+    assert!(
+        !in_flight.is_empty(),
+        "the kill should land while writes stream"
+    );
+    acknowledged.extend(in_flight);
     assert!(
         acknowledged.len() > 10,
         "only {} writes were acknowledged",

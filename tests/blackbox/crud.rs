@@ -285,3 +285,55 @@ db_test!(summary_and_elements_subset_a_read, |srv| {
         .unwrap();
     assert!(pretty.contains("\n  \"resourceType\""));
 });
+
+db_test!(every_write_is_visible_to_the_next_read, |srv| {
+    // Each step reads first, so a read cache that missed an invalidation would answer stale.
+    let id = unique("ryw");
+    let path = format!("Patient/{id}");
+    srv.send(
+        Method::PUT,
+        &path,
+        &json!({"resourceType": "Patient", "id": id, "gender": "male"}),
+    )
+    .await;
+    assert_eq!(srv.get_json(&path).await["gender"], "male");
+    srv.send(
+        Method::PUT,
+        &path,
+        &json!({"resourceType": "Patient", "id": id, "gender": "female"}),
+    )
+    .await;
+    assert_eq!(srv.get_json(&path).await["gender"], "female");
+    let ops = json!([{"op": "replace", "path": "/gender", "value": "other"}]);
+    srv.request(Method::PATCH, &path)
+        .header("content-type", "application/json-patch+json")
+        .body(ops.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(srv.get_json(&path).await["gender"], "other");
+    let failing = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": {"resourceType": "Patient", "id": id, "gender": "unknown"}, "request": {"method": "PUT", "url": path}},
+        {"resource": {"resourceType": "Observation", "status": "final"}, "request": {"method": "POST", "url": "Observation"}}
+    ]});
+    assert_eq!(srv.send(Method::POST, "", &failing).await.status(), 422);
+    assert_eq!(
+        srv.get_json(&path).await["gender"],
+        "other",
+        "a rolled-back transaction changes nothing"
+    );
+    let ok = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": {"resourceType": "Patient", "id": id, "gender": "unknown"}, "request": {"method": "PUT", "url": path}}
+    ]});
+    assert_eq!(srv.send(Method::POST, "", &ok).await.status(), 200);
+    assert_eq!(srv.get_json(&path).await["gender"], "unknown");
+    srv.delete(&path).await;
+    assert_eq!(srv.get(&path).await.status(), 410);
+    srv.send(
+        Method::PUT,
+        &path,
+        &json!({"resourceType": "Patient", "id": id}),
+    )
+    .await;
+    assert_eq!(srv.get_json(&path).await["meta"]["versionId"], "6");
+});

@@ -4,51 +4,59 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::db_test;
-use crate::support::unique;
+use crate::support::{unique, Backend, Database, Server};
 
-db_test!(
-    type_history_pages_with_next_links_that_hold_while_others_write,
-    |srv| {
-        let tag = unique("hist");
-        let mut ids = Vec::new();
-        for _ in 0..5 {
-            ids.push(
-                srv.create(json!({"resourceType": "Basic", "code": {"text": tag}}))
-                    .await,
-            );
-        }
-        let page1 = srv.get_json("Basic/_history?_count=2").await;
-        assert_eq!(page1["type"], "history");
-        assert_eq!(page1["entry"].as_array().unwrap().len(), 2);
-        let next = page1["link"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|l| l["relation"] == "next")
-            .unwrap()["url"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        // A write between pages must not shift the next page.
-        srv.create(json!({"resourceType": "Basic", "code": {"text": tag}}))
-            .await;
-        let page2 = srv.get_json(&next).await;
-        let first_ids: Vec<&str> = page1["entry"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["resource"]["id"].as_str().unwrap())
-            .collect();
-        let second_ids: Vec<&str> = page2["entry"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["resource"]["id"].as_str().unwrap())
-            .collect();
-        assert_eq!(first_ids, vec![ids[4].as_str(), ids[3].as_str()]);
-        assert_eq!(second_ids, vec![ids[2].as_str(), ids[1].as_str()]);
+/// Type and system history are server-wide, so these tests get servers of their own.
+async fn type_history_pages(srv: &Server) {
+    let tag = unique("hist");
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(
+            srv.create(json!({"resourceType": "Basic", "code": {"text": tag}}))
+                .await,
+        );
     }
-);
+    let page1 = srv.get_json("Basic/_history?_count=2").await;
+    assert_eq!(page1["type"], "history");
+    assert_eq!(page1["entry"].as_array().unwrap().len(), 2);
+    let next = page1["link"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["relation"] == "next")
+        .unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A write between pages must not shift the next page.
+    srv.create(json!({"resourceType": "Basic", "code": {"text": tag}}))
+        .await;
+    let page2 = srv.get_json(&next).await;
+    let first_ids: Vec<&str> = page1["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"]["id"].as_str().unwrap())
+        .collect();
+    let second_ids: Vec<&str> = page2["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(first_ids, vec![ids[4].as_str(), ids[3].as_str()]);
+    assert_eq!(second_ids, vec![ids[2].as_str(), ids[1].as_str()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn type_history_pages_with_next_links_that_hold_while_others_write_on_sqlite() {
+    type_history_pages(&Server::start_on(&Database::fresh(Backend::Sqlite))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn type_history_pages_with_next_links_that_hold_while_others_write_on_postgres() {
+    type_history_pages(&Server::start_on(&Database::fresh(Backend::Postgres))).await;
+}
 
 db_test!(since_and_at_filter_history_by_time, |srv| {
     let id = srv
@@ -86,7 +94,7 @@ db_test!(since_and_at_filter_history_by_time, |srv| {
     assert_eq!(versions, vec!["1"]);
 });
 
-db_test!(system_history_lists_every_type, |srv| {
+async fn system_history(srv: &Server) {
     let p = srv.create(json!({"resourceType": "Patient"})).await;
     let since = srv.get_json(&format!("Patient/{p}")).await["meta"]["lastUpdated"]
         .as_str()
@@ -108,4 +116,14 @@ db_test!(system_history_lists_every_type, |srv| {
     assert!(urls
         .iter()
         .any(|u| u.ends_with(&format!("Organization/{o}"))));
-});
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn system_history_lists_every_type_on_sqlite() {
+    system_history(&Server::start_on(&Database::fresh(Backend::Sqlite))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn system_history_lists_every_type_on_postgres() {
+    system_history(&Server::start_on(&Database::fresh(Backend::Postgres))).await;
+}

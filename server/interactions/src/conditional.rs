@@ -24,7 +24,7 @@ pub async fn matches(
     query: &str,
     limit: u32,
 ) -> Result<Vec<(Id, Stored)>, Error> {
-    txn.lock_conditional(resource_type).await?;
+    txn.lock(resource_type).await?;
     let pairs = parse_query(query);
     let mut search = params::parse(repo, resource_type, &pairs, true)?;
     if search.query.criteria.is_empty() {

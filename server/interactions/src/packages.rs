@@ -31,6 +31,9 @@ pub async fn install(repo: &Repository) -> Result<usize, InstallError> {
     let mut written = 0;
     for package in repo.registry.packages() {
         let txn = repo.store.begin().await?;
+        // Replicas starting together install each package once: the second
+        // waits here, then finds it installed.
+        txn.lock(&format!("package {}", package.name)).await?;
         if txn
             .package_installed(&package.name, &package.version)
             .await?

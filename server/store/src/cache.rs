@@ -72,9 +72,7 @@ impl ReadCache {
 
     /// Caches what a read found, unless something was invalidated since it began.
     pub(crate) fn fill(&self, key: &ResourceKey, stored: &Stored, started: u64) {
-        let Ok(_guard) = self.guard.lock() else {
-            return;
-        };
+        let _guard = self.guard.lock().unwrap_or_else(|p| p.into_inner());
         if self.epoch.load(Ordering::Acquire) == started {
             self.entries.insert(key.clone(), Arc::new(stored.clone()));
         }
@@ -82,9 +80,7 @@ impl ReadCache {
 
     /// Forgets `keys` after a commit that wrote them.
     pub(crate) fn invalidate(&self, keys: &[ResourceKey]) {
-        let Ok(_guard) = self.guard.lock() else {
-            return;
-        };
+        let _guard = self.guard.lock().unwrap_or_else(|p| p.into_inner());
         self.epoch.fetch_add(1, Ordering::AcqRel);
         for key in keys {
             self.entries.remove(key);
@@ -93,9 +89,7 @@ impl ReadCache {
 
     /// Forgets everything (another process wrote to the database).
     fn clear(&self) {
-        let Ok(_guard) = self.guard.lock() else {
-            return;
-        };
+        let _guard = self.guard.lock().unwrap_or_else(|p| p.into_inner());
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.entries.clear();
     }
@@ -106,20 +100,25 @@ impl ReadCache {
 pub(crate) fn watch_other_writers(cache: Arc<ReadCache>, writer: DatabaseConnection) {
     tokio::spawn(async move {
         let mut last: Option<i64> = None;
-        loop {
+        while !writer.get_sqlite_connection_pool().is_closed() {
             tokio::time::sleep(POLL).await;
             let stmt = Statement::from_string(DbBackend::Sqlite, "PRAGMA data_version");
-            let Ok(Some(row)) = writer.query_one_raw(stmt).await else {
-                break;
+            let version = match writer.query_one_raw(stmt).await {
+                Ok(Some(row)) => row.try_get_by_index::<i64>(0).ok(),
+                _ => None,
             };
-            let Ok(version) = row.try_get_by_index::<i64>(0) else {
-                break;
-            };
-            if last.is_some_and(|l| l != version) {
-                tracing::info!("another process wrote to the database; read cache cleared");
-                cache.clear();
+            match (last, version) {
+                (Some(before), Some(now)) if before == now => {}
+                // A change, or a poll that failed and may have missed one.
+                (Some(_), _) => {
+                    tracing::info!(
+                        "the database may have been written by another process; read cache cleared"
+                    );
+                    cache.clear();
+                }
+                (None, _) => {}
             }
-            last = Some(version);
+            last = version;
         }
     });
 }

@@ -44,9 +44,16 @@ impl Store {
         let store = if url.starts_with("sqlite:") {
             create_sqlite_dir(url)?;
             let mut writer_options = sqlite_options(url, 1);
+            writer_options.acquire_timeout(Duration::from_secs(300));
             // Waiting for the one writer connection is normal under write load.
-            writer_options
-                .map_sqlx_sqlite_pool_opts(|o| o.acquire_slow_threshold(Duration::from_secs(300)));
+            // It is also kept for the life of the process: PRAGMA data_version,
+            // which the read cache watches, counts per connection.
+            writer_options.map_sqlx_sqlite_pool_opts(|o| {
+                o.acquire_slow_threshold(Duration::from_secs(300))
+                    .acquire_timeout(Duration::from_secs(300))
+                    .max_lifetime(None)
+                    .idle_timeout(None)
+            });
             let writer = Database::connect(writer_options).await?;
             // Migrate before the readers open: they must see the final schema.
             Migrator::up(&writer, None).await?;

@@ -27,7 +27,7 @@ pub use write::{Current, Method, NewVersion, Transaction};
 pub enum Error {
     /// The database refused or failed.
     #[error("database error: {0}")]
-    Database(#[from] sea_orm::DbErr),
+    Database(sea_orm::DbErr),
     /// Another writer created the same resource version first.
     #[error("version conflict on {0}")]
     Conflict(String),
@@ -42,6 +42,19 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+}
+
+impl From<sea_orm::DbErr> for Error {
+    /// PostgreSQL deadlocks and serialisation failures are lost races between
+    /// clients, answered as conflicts (409) rather than server errors.
+    fn from(err: sea_orm::DbErr) -> Error {
+        let text = err.to_string();
+        if text.contains("deadlock detected") || text.contains("could not serialize access") {
+            Error::Conflict("a resource written by concurrent requests".into())
+        } else {
+            Error::Database(err)
+        }
+    }
 }
 
 impl Error {

@@ -1,7 +1,10 @@
 //! Writing versions: every write runs in a [`Transaction`], one per interaction
 //! (a whole transaction Bundle is one).
 
-use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseTransaction, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait, Value,
+};
 use tillit_model::{Instant, ResourceKey, VersionId};
 
 use std::sync::{Arc, Mutex};
@@ -70,19 +73,53 @@ pub struct NewVersion<'a> {
 pub struct Transaction {
     pub(crate) txn: DatabaseTransaction,
     pub(crate) dialect: Dialect,
+    invalidation: Invalidation,
+}
+
+/// The keys a transaction wrote, forgotten by the read cache when this is
+/// dropped: after commit returns, and also when a commit is abandoned half-way
+/// (a dropped request future may still have committed).
+struct Invalidation {
     cache: Option<Arc<ReadCache>>,
-    /// Keys written, to invalidate in the read cache after commit.
     written: Mutex<Vec<ResourceKey>>,
+}
+
+impl Drop for Invalidation {
+    fn drop(&mut self) {
+        if let Some(cache) = &self.cache {
+            let written = self
+                .written
+                .get_mut()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if !written.is_empty() {
+                cache.invalidate(written);
+            }
+        }
+    }
 }
 
 impl Store {
     /// Starts a write transaction.
     pub async fn begin(&self) -> Result<Transaction> {
+        // SQLite: IMMEDIATE takes the write lock at BEGIN, so a writer that reads
+        // first waits for another process's writer instead of failing with
+        // SQLITE_BUSY when it upgrades.
+        let txn = if self.dialect.is_postgres() {
+            self.writer.begin().await?
+        } else {
+            let options = TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..TransactionOptions::default()
+            };
+            self.writer.begin_with_options(options).await?
+        };
         Ok(Transaction {
-            txn: self.writer.begin().await?,
+            txn,
             dialect: self.dialect,
-            cache: self.cache.clone(),
-            written: Mutex::new(Vec::new()),
+            invalidation: Invalidation {
+                cache: self.cache.clone(),
+                written: Mutex::new(Vec::new()),
+            },
         })
     }
 }
@@ -123,12 +160,13 @@ impl Transaction {
         read_current(&self.txn, self.dialect, key, false).await
     }
 
-    /// Serialises conditional writes on `resource_type` until this transaction
-    /// ends, so two conditional creates cannot both see "no match" and both
-    /// create. SQLite's single writer serialises them already.
-    pub async fn lock_conditional(&self, resource_type: &str) -> Result<()> {
+    /// Serialises the transactions that take the same `name` until they end:
+    /// conditional writes on one resource type (so two conditional creates cannot
+    /// both see "no match"), or one package's installation. SQLite's single
+    /// writer serialises them already.
+    pub async fn lock(&self, name: &str) -> Result<()> {
         if self.dialect.is_postgres() {
-            let key = resource_type.bytes().fold(0x5449_4c4c_4954_i64, |h, b| {
+            let key = name.bytes().fold(0x5449_4c4c_4954_i64, |h, b| {
                 h.wrapping_mul(31).wrapping_add(i64::from(b))
             });
             let stmt = self
@@ -184,10 +222,13 @@ impl Transaction {
             ],
         );
         self.txn.execute_raw(upsert).await?;
-        if self.cache.is_some() {
-            if let Ok(mut written) = self.written.lock() {
-                written.push(key.clone());
-            }
+        if self.invalidation.cache.is_some() {
+            let mut written = self
+                .invalidation
+                .written
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            written.push(key.clone());
         }
         if new.version != VersionId::FIRST {
             let clear = d.stmt(
@@ -246,15 +287,17 @@ impl Transaction {
 
     /// Makes every write of this transaction durable and visible.
     pub async fn commit(self) -> Result<()> {
-        self.txn.commit().await?;
-        if let (Some(cache), Ok(written)) = (&self.cache, self.written.lock()) {
-            cache.invalidate(&written);
-        }
-        Ok(())
+        let Transaction {
+            txn, invalidation, ..
+        } = self;
+        let committed = txn.commit().await;
+        drop(invalidation);
+        Ok(committed?)
     }
 
     /// Undoes every write of this transaction.
     pub async fn rollback(self) -> Result<()> {
-        Ok(self.txn.rollback().await?)
+        let Transaction { txn, .. } = self;
+        Ok(txn.rollback().await?)
     }
 }
