@@ -211,3 +211,23 @@ db_test!(a_malformed_entry_is_located_at_its_index, |srv| {
     assert_eq!(status, 400);
     assert_eq!(outcome["issue"][0]["expression"][0], "Bundle.entry[0]");
 });
+
+db_test!(
+    a_transaction_may_not_delete_and_write_the_same_resource,
+    |srv| {
+        let value = unique("overlap");
+        let id = srv.create(json!({"resourceType": "Patient", "identifier": [{"system": "urn:overlap", "value": value}]})).await;
+        let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"request": {"method": "DELETE", "url": format!("Patient?identifier=urn:overlap|{value}")}},
+            {"resource": {"resourceType": "Patient", "id": id, "active": true}, "request": {"method": "PUT", "url": format!("Patient/{id}")}}
+        ]});
+        let (status, outcome) = post_bundle(srv, &bundle).await;
+        assert_eq!(status, 400, "{outcome}");
+        assert_eq!(outcome["issue"][0]["code"], "duplicate");
+        assert_eq!(
+            srv.get(&format!("Patient/{id}")).await.status(),
+            200,
+            "the delete was rolled back"
+        );
+    }
+);

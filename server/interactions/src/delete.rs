@@ -64,18 +64,18 @@ pub async fn conditional_delete(
 ) -> Result<usize, Error> {
     repo.check_type(resource_type)?;
     let txn = repo.store.begin().await?;
-    let count = conditional_delete_in(repo, &txn, resource_type, query).await?;
+    let deleted = conditional_delete_in(repo, &txn, resource_type, query).await?;
     txn.commit().await?;
-    Ok(count)
+    Ok(deleted.len())
 }
 
-/// Conditional delete inside `txn`.
+/// Conditional delete inside `txn`; returns the resources it deleted.
 pub async fn conditional_delete_in(
     repo: &Repository,
     txn: &Transaction,
     resource_type: &str,
     query: &str,
-) -> Result<usize, Error> {
+) -> Result<Vec<ResourceKey>, Error> {
     let found =
         conditional::matches(repo, txn, resource_type, query, MAX_CONDITIONAL_DELETES + 1).await?;
     if found.len() > MAX_CONDITIONAL_DELETES as usize {
@@ -83,8 +83,11 @@ pub async fn conditional_delete_in(
             "The conditional delete '{query}' matches more than {MAX_CONDITIONAL_DELETES} resources"
         )));
     }
-    for (id, _) in &found {
-        delete_in(txn, &ResourceKey::new(resource_type, id.clone()), None).await?;
+    let mut deleted = Vec::with_capacity(found.len());
+    for (id, _) in found {
+        let key = ResourceKey::new(resource_type, id);
+        delete_in(txn, &key, None).await?;
+        deleted.push(key);
     }
-    Ok(found.len())
+    Ok(deleted)
 }

@@ -236,10 +236,20 @@ async fn run_all(
     requests: &mut [EntryRequest],
 ) -> Result<Vec<EntryResult>, Error> {
     let mut results: Vec<Option<EntryResult>> = requests.iter().map(|_| None).collect();
-    run_phase(repo, txn, requests, &mut results, &IdMap::new(), 0).await?;
-    let ids = assign_ids(repo, txn, requests, &mut results).await?;
-    run_phase(repo, txn, requests, &mut results, &ids, 1).await?;
-    run_phase(repo, txn, requests, &mut results, &ids, 2).await?;
+    let mut deleted = Vec::new();
+    run_phase(
+        repo,
+        txn,
+        requests,
+        &mut results,
+        &IdMap::new(),
+        0,
+        &mut deleted,
+    )
+    .await?;
+    let ids = assign_ids(repo, txn, requests, &mut results, deleted).await?;
+    run_phase(repo, txn, requests, &mut results, &ids, 1, &mut Vec::new()).await?;
+    run_phase(repo, txn, requests, &mut results, &ids, 2, &mut Vec::new()).await?;
     for request in requests.iter().filter(|r| r.order() == 3) {
         let result = read_entry(repo, Reader::Within(txn), request.action.clone())
             .await
@@ -252,7 +262,8 @@ async fn run_all(
         .collect())
 }
 
-/// Runs the entries of one processing phase that have no result yet.
+/// Runs the entries of one processing phase that have no result yet,
+/// collecting the resources deletes touched in `deleted`.
 async fn run_phase(
     repo: &Repository,
     txn: &Transaction,
@@ -260,13 +271,14 @@ async fn run_phase(
     results: &mut [Option<EntryResult>],
     ids: &IdMap,
     phase: u8,
+    deleted: &mut Vec<ResourceKey>,
 ) -> Result<(), Error> {
     for (i, request) in requests.iter_mut().enumerate() {
         if results[i].is_some() || request.order() != phase {
             continue;
         }
         let (index, label) = (request.index, request.label.clone());
-        let result = run_in(repo, txn, request, ids)
+        let result = run_in(repo, txn, request, ids, deleted)
             .await
             .map_err(|source| entry_error(index, &label, source))?;
         results[i] = Some(result);
@@ -282,9 +294,11 @@ async fn assign_ids(
     txn: &Transaction,
     requests: &mut [EntryRequest],
     results: &mut [Option<EntryResult>],
+    deleted: Vec<ResourceKey>,
 ) -> Result<IdMap, Error> {
     let mut ids = IdMap::new();
-    let mut targets = HashSet::new();
+    // What the deletes touched may not be the target of another entry.
+    let mut targets: HashSet<ResourceKey> = deleted.into_iter().collect();
     for request in requests.iter_mut() {
         let (index, label) = (request.index, request.label.clone());
         let fail = |source| entry_error(index, &label, source);
@@ -325,7 +339,7 @@ async fn assign_ids(
                     key
                 }
             }
-            Action::Update(key) | Action::Patch(key) | Action::Delete(key) => key.clone(),
+            Action::Update(key) | Action::Patch(key) => key.clone(),
             Action::ConditionalUpdate(resource_type, query) => {
                 repo.check_type(resource_type).map_err(fail)?;
                 let resource = request.resource.clone().unwrap_or(Value::Null);
@@ -359,6 +373,7 @@ async fn run_in(
     txn: &Transaction,
     request: &mut EntryRequest,
     ids: &IdMap,
+    deleted: &mut Vec<ResourceKey>,
 ) -> Result<EntryResult, Error> {
     if let Some(resource) = &mut request.resource {
         references::rewrite(repo, txn, resource, ids).await?;
@@ -387,11 +402,12 @@ async fn run_in(
         Action::Delete(key) => {
             repo.check_type(&key.resource_type)?;
             delete::delete_in(txn, key, request.if_match).await?;
+            deleted.push(key.clone());
             EntryResult::status("204 No Content", None)
         }
         Action::ConditionalDelete(t, q) => {
             repo.check_type(t)?;
-            delete::conditional_delete_in(repo, txn, t, q).await?;
+            deleted.extend(delete::conditional_delete_in(repo, txn, t, q).await?);
             EntryResult::status("204 No Content", None)
         }
         _ => return Err(Error::NotSupported("reads run after the writes".into())),
