@@ -222,27 +222,33 @@ async fn the_server_keeps_writing_while_another_process_imports() {
         })
         .collect();
     std::fs::write(db.dir.join("bulk.ndjson"), lines.join("\n")).unwrap();
-    let import = tillit(&db.url, free_port(), &db.dir)
+    let mut import = tillit(&db.url, free_port(), &db.dir)
         .args(["import", "bulk.ndjson"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     // Updates read before they write; with a deferred BEGIN they would fail
-    // with SQLITE_BUSY whenever the importer holds the write lock.
-    for n in 0..40 {
-        let body = json!({"resourceType": "Patient", "id": "beside-import", "gender": if n % 2 == 0 { "male" } else { "female" }});
+    // with SQLITE_BUSY whenever the importer holds the write lock. They go on
+    // until the importer has finished, so the two really overlap.
+    let mut writes = 0;
+    while writes < 40 || import.try_wait().unwrap().is_none() {
+        let gender = if writes % 2 == 0 { "male" } else { "female" };
+        let body = json!({"resourceType": "Patient", "id": "beside-import", "gender": gender});
         let status = server
             .send(reqwest::Method::PUT, "Patient/beside-import", &body)
             .await
             .status();
-        assert!(status.is_success(), "write {n} during the import: {status}");
+        assert!(
+            status.is_success(),
+            "write {writes} during the import: {status}"
+        );
+        writes += 1;
     }
-    let out = import.wait_with_output().unwrap();
-    assert!(out.status.success());
+    assert!(import.wait().unwrap().success());
     assert_eq!(
         server.get_json("Patient/beside-import").await["meta"]["versionId"],
-        "40"
+        writes.to_string()
     );
     assert_eq!(
         server.get_json("Basic/bulk-3999").await["code"]["text"],
