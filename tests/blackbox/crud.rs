@@ -42,6 +42,29 @@ db_test!(read_returns_the_current_version, |srv| {
     assert_eq!(body["resourceType"], "Patient");
 });
 
+db_test!(plain_json_is_answered_as_plain_json, |srv| {
+    let id = srv.create(json!({"resourceType": "Patient"})).await;
+    let plain = srv
+        .request(Method::GET, &format!("Patient/{id}"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        plain.headers()["content-type"],
+        "application/json; charset=utf-8"
+    );
+    let fhir = srv
+        .request(Method::GET, &format!("Patient/{id}?_format=json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        fhir.headers()["content-type"],
+        "application/fhir+json; charset=utf-8"
+    );
+});
+
 db_test!(read_of_unknown_id_is_404_with_outcome, |srv| {
     let resp = srv.get(&format!("Patient/{}", unique("nobody"))).await;
     assert_eq!(resp.status(), 404);

@@ -7,11 +7,13 @@ use tillit_model::IssueType;
 
 use crate::respond::Failure;
 
-/// The JSON media type every response uses.
+/// The FHIR JSON media type, used unless the client asked for plain JSON.
 pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
+/// Plain JSON, for clients whose `Accept` or `_format` names `application/json`.
+pub const PLAIN_JSON: &str = "application/json; charset=utf-8";
 
 /// What the client asked for in its headers and result parameters.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Negotiated {
     /// `_pretty=true`.
     pub pretty: bool,
@@ -19,6 +21,19 @@ pub struct Negotiated {
     pub prefer: Return,
     /// `Prefer: handling=strict`.
     pub strict: bool,
+    /// The media type of the response body.
+    pub media: &'static str,
+}
+
+impl Default for Negotiated {
+    fn default() -> Negotiated {
+        Negotiated {
+            pretty: false,
+            prefer: Return::default(),
+            strict: false,
+            media: FHIR_JSON,
+        }
+    }
 }
 
 /// `Prefer: return=`.
@@ -69,6 +84,23 @@ pub fn negotiate(headers: &HeaderMap, params: &[(String, String)]) -> Result<Neg
             Return::Representation
         },
         strict: prefer.contains(&"handling=strict"),
+        media: if prefers_plain_json(wanted) {
+            PLAIN_JSON
+        } else {
+            FHIR_JSON
+        },
+    })
+}
+
+/// Whether the first media type the client names is plain `application/json`.
+fn prefers_plain_json(wanted: &str) -> bool {
+    wanted.split(',').next().is_some_and(|first| {
+        first
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .eq_ignore_ascii_case("application/json")
     })
 }
 

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use tillit_interactions::{Error, Stored};
 use tillit_model::{operation_outcome, Issue, IssueType, ResourceKey};
 
-use crate::negotiate::{Negotiated, Return, FHIR_JSON};
+use crate::negotiate::{Negotiated, Return};
 
 /// Why a request failed at the edge or below it.
 #[derive(Debug)]
@@ -39,13 +39,17 @@ impl IntoResponse for Failure {
             }
             Failure::Status(status, code, text) => (status, vec![Issue::error(code, text)]),
         };
-        json_response(status, operation_outcome(&issues).to_string(), false)
+        json_response(
+            status,
+            operation_outcome(&issues).to_string(),
+            &Negotiated::default(),
+        )
     }
 }
 
-/// A JSON body with the FHIR media type, pretty-printed on request.
-pub fn json_response(status: StatusCode, body: String, pretty: bool) -> Response {
-    let body = if pretty {
+/// A JSON body with the negotiated media type, pretty-printed on request.
+pub fn json_response(status: StatusCode, body: String, negotiated: &Negotiated) -> Response {
+    let body = if negotiated.pretty {
         serde_json::from_str::<serde_json::Value>(&body)
             .and_then(|v| serde_json::to_string_pretty(&v))
             .unwrap_or(body)
@@ -54,9 +58,10 @@ pub fn json_response(status: StatusCode, body: String, pretty: bool) -> Response
     };
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(negotiated.media),
+    );
     response
 }
 
@@ -84,7 +89,7 @@ pub fn resource_response(
         ),
     };
     let mut response = match body {
-        Some(body) => json_response(status, body, negotiated.pretty),
+        Some(body) => json_response(status, body, negotiated),
         None => {
             let mut r = Response::new(Body::empty());
             *r.status_mut() = status;

@@ -196,12 +196,12 @@ fn key(resource_type: String, id: &str) -> Result<ResourceKey> {
 }
 
 fn bundle_response(body: String, req: &FhirRequest) -> Response {
-    json_response(StatusCode::OK, body, req.negotiated.pretty)
+    json_response(StatusCode::OK, body, &req.negotiated)
 }
 
 async fn metadata(State(app): Shared, req: FhirRequest) -> Response {
     let statement = capabilities::capability_statement(&app.repo);
-    json_response(StatusCode::OK, statement.to_string(), req.negotiated.pretty)
+    json_response(StatusCode::OK, statement.to_string(), &req.negotiated)
 }
 
 async fn bundle(
@@ -462,7 +462,7 @@ fn deleted_response(text: &str, req: &FhirRequest) -> Response {
                 IssueType::Informational,
                 text,
             )]);
-            json_response(StatusCode::OK, outcome.to_string(), req.negotiated.pretty)
+            json_response(StatusCode::OK, outcome.to_string(), &req.negotiated)
         }
         _ => StatusCode::NO_CONTENT.into_response(),
     }
