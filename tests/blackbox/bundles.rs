@@ -1,6 +1,7 @@
 //! batch and transaction: atomicity, processing order, reference rewriting,
 //! per-entry If-Match, and failures that name their entry.
 
+use base64::Engine;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -229,5 +230,57 @@ db_test!(
             200,
             "the delete was rolled back"
         );
+    }
+);
+
+db_test!(
+    transactions_patch_update_conditionally_and_match_existing_resources,
+    |srv| {
+        let value = unique("tx");
+        let existing = srv.create(json!({"resourceType": "Patient", "identifier": [{"system": "urn:tx", "value": value}]})).await;
+        let org = srv
+            .create(json!({"resourceType": "Organization", "name": "before"}))
+            .await;
+        // A JSON Patch travels base64-encoded in a Binary.
+        let patch =
+            serde_json::to_vec(&json!([{"op": "replace", "path": "/name", "value": "after"}]))
+                .unwrap();
+        let data = base64::engine::general_purpose::STANDARD.encode(&patch);
+        let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": {"resourceType": "Patient", "identifier": [{"system": "urn:tx", "value": value}]},
+             "request": {"method": "POST", "url": "Patient", "ifNoneExist": format!("identifier=urn:tx|{value}")}},
+            {"resource": {"resourceType": "Patient", "identifier": [{"system": "urn:tx2", "value": value}], "active": true},
+             "request": {"method": "PUT", "url": format!("Patient?identifier=urn:tx2|{value}")}},
+            {"resource": {"resourceType": "Binary", "contentType": "application/json-patch+json", "data": data},
+             "request": {"method": "PATCH", "url": format!("Organization/{org}")}}
+        ]});
+        let (status, response) = post_bundle(srv, &bundle).await;
+        assert_eq!(status, 200, "{response}");
+        assert!(response["entry"][0]["response"]["status"]
+            .as_str()
+            .unwrap()
+            .starts_with("200"));
+        assert_eq!(
+            response["entry"][0]["response"]["location"],
+            format!("Patient/{existing}/_history/1")
+        );
+        assert!(response["entry"][1]["response"]["status"]
+            .as_str()
+            .unwrap()
+            .starts_with("201"));
+        assert_eq!(
+            srv.get_json(&format!("Organization/{org}")).await["name"],
+            "after"
+        );
+        let created = srv
+            .get_json(&format!("Patient?identifier=urn:tx2|{value}"))
+            .await;
+        assert_eq!(created["total"], 1);
+        let duplicate = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": {"resourceType": "Organization", "id": org}, "request": {"method": "PUT", "url": format!("Organization/{org}")}},
+            {"resource": {"resourceType": "Organization", "id": org}, "request": {"method": "PUT", "url": format!("Organization/{org}")}}
+        ]});
+        let (status, outcome) = post_bundle(srv, &duplicate).await;
+        assert_eq!(status, 400, "{outcome}");
     }
 );
