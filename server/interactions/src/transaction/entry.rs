@@ -54,7 +54,8 @@ pub struct EntryRequest {
 impl EntryRequest {
     /// Parses entry `index` of a batch or transaction; `base_url` is stripped
     /// from absolute request URLs.
-    pub fn parse(index: usize, entry: &Value, base_url: &str) -> Result<EntryRequest, Error> {
+    pub fn parse(index: usize, mut entry: Value, base_url: &str) -> Result<EntryRequest, Error> {
+        let resource = entry.get_mut("resource").map(Value::take);
         // The caller wraps errors with the entry's index and location.
         let bad = |text: String| Error::invalid(Issue::error(IssueType::Invalid, text));
         let request = entry
@@ -114,7 +115,6 @@ impl EntryRequest {
             ),
             None => None,
         };
-        let resource = entry.get("resource").cloned();
         let needs_resource = matches!(
             action,
             Action::Create { .. }

@@ -66,19 +66,18 @@ impl EntryResult {
 
 /// Processes a batch or transaction Bundle and returns the response Bundle as
 /// JSON. With `minimal`, entries carry no resources.
-pub async fn process(repo: &Repository, bundle: Value, minimal: bool) -> Result<String, Error> {
+pub async fn process(repo: &Repository, mut bundle: Value, minimal: bool) -> Result<String, Error> {
+    let entries = match bundle.get_mut("entry").map(Value::take) {
+        Some(Value::Array(entries)) => entries,
+        _ => Vec::new(),
+    };
     let kind = bundle
         .get("type")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let entries = bundle
-        .get("entry")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
     let results = match kind {
-        "batch" => batch(repo, &entries).await,
-        "transaction" => transaction(repo, &entries).await?,
+        "batch" => batch(repo, entries).await,
+        "transaction" => transaction(repo, entries).await?,
         other => {
             return Err(Error::invalid(Issue::error(
                 IssueType::Invalid,
@@ -130,9 +129,9 @@ pub async fn process(repo: &Repository, bundle: Value, minimal: bool) -> Result<
     Ok(response.to_json())
 }
 
-async fn batch(repo: &Repository, entries: &[Value]) -> Vec<EntryResult> {
+async fn batch(repo: &Repository, entries: Vec<Value>) -> Vec<EntryResult> {
     let mut results = Vec::with_capacity(entries.len());
-    for (index, entry) in entries.iter().enumerate() {
+    for (index, entry) in entries.into_iter().enumerate() {
         let outcome = match EntryRequest::parse(index, entry, &repo.base_url) {
             Ok(request) => run_alone(repo, request).await,
             Err(err) => Err(err),
@@ -205,9 +204,9 @@ async fn read_entry(
     })
 }
 
-async fn transaction(repo: &Repository, entries: &[Value]) -> Result<Vec<EntryResult>, Error> {
+async fn transaction(repo: &Repository, entries: Vec<Value>) -> Result<Vec<EntryResult>, Error> {
     let mut requests = entries
-        .iter()
+        .into_iter()
         .enumerate()
         .map(|(index, entry)| {
             EntryRequest::parse(index, entry, &repo.base_url)
