@@ -255,3 +255,47 @@ async fn the_server_keeps_writing_while_another_process_imports() {
         "bulk"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_a_span_per_request() {
+    let db = Database::fresh(Backend::Sqlite);
+    let port = free_port();
+    let log = db.dir.join("json.log");
+    let mut child = tillit(&db.url, port, &db.dir)
+        .env("TILLIT_LOG", "info")
+        .args(["--log-format", "json", "serve"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/fhir/metadata");
+    let mut ok = false;
+    for _ in 0..600 {
+        if let Ok(resp) = client
+            .get(&url)
+            .header("x-request-id", "trace-me-42")
+            .send()
+            .await
+        {
+            ok = resp.status() == 200 && resp.headers()["x-request-id"] == "trace-me-42";
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ok, "the request id is echoed");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let line = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["fields"]["message"] == "request finished")
+        .unwrap_or_else(|| panic!("no request log line in:\n{text}"));
+    assert_eq!(line["fields"]["status"], 200);
+    assert!(line["fields"]["duration_ms"].is_number());
+    assert_eq!(line["span"]["id"], "trace-me-42");
+    assert_eq!(line["span"]["method"], "GET");
+    assert_eq!(line["span"]["path"], "/fhir/metadata");
+}
