@@ -25,6 +25,8 @@ use crate::AppState;
 
 type Shared = State<Arc<AppState>>;
 type Result<T> = std::result::Result<T, Failure>;
+/// A request body as axum hands it over: the bytes, or why it refused them.
+type RawBody = std::result::Result<Bytes, BytesRejection>;
 
 /// Every FHIR route, under `/fhir` (the base itself with and without a slash).
 pub fn fhir_routes() -> Router<Arc<AppState>> {
@@ -131,18 +133,14 @@ impl FhirRequest {
     }
 
     /// The body as JSON, after checking its size and content type.
-    fn json(
-        &self,
-        body: std::result::Result<Bytes, BytesRejection>,
-        patch: bool,
-    ) -> Result<serde_json::Value> {
+    fn json(&self, body: RawBody, patch: bool) -> Result<serde_json::Value> {
         let body = body.map_err(body_refused)?;
         check_content_type(&self.headers, patch)?;
         Ok(parse_json(&body)?)
     }
 
     /// A form-encoded body (`POST [type]/_search`), after checking size and content type.
-    fn form(&self, body: std::result::Result<Bytes, BytesRejection>) -> Result<Bytes> {
+    fn form(&self, body: RawBody) -> Result<Bytes> {
         let body = body.map_err(body_refused)?;
         let media = self
             .header("content-type")
@@ -204,11 +202,7 @@ async fn metadata(State(app): Shared, req: FhirRequest) -> Response {
     json_response(StatusCode::OK, statement.to_string(), &req.negotiated)
 }
 
-async fn bundle(
-    State(app): Shared,
-    req: FhirRequest,
-    body: std::result::Result<Bytes, BytesRejection>,
-) -> Result<Response> {
+async fn bundle(State(app): Shared, req: FhirRequest, body: RawBody) -> Result<Response> {
     let bundle = req.json(body, false)?;
     if bundle.get("resourceType").and_then(|t| t.as_str()) != Some("Bundle") {
         return Err(Failure::Fhir(Error::invalid(Issue::error(
@@ -253,7 +247,7 @@ async fn type_search_post(
     State(app): Shared,
     FhirPath(t): FhirPath<String>,
     req: FhirRequest,
-    body: std::result::Result<Bytes, BytesRejection>,
+    body: RawBody,
 ) -> Result<Response> {
     let form = parse_query(&String::from_utf8_lossy(&req.form(body)?));
     let params: Vec<(String, String)> = req.params.iter().cloned().chain(form).collect();
@@ -274,7 +268,7 @@ async fn type_create(
     State(app): Shared,
     FhirPath(t): FhirPath<String>,
     req: FhirRequest,
-    body: std::result::Result<Bytes, BytesRejection>,
+    body: RawBody,
 ) -> Result<Response> {
     let resource = req.json(body, false)?;
     let if_none_exist = req
@@ -288,7 +282,7 @@ async fn type_update(
     State(app): Shared,
     FhirPath(t): FhirPath<String>,
     req: FhirRequest,
-    body: std::result::Result<Bytes, BytesRejection>,
+    body: RawBody,
 ) -> Result<Response> {
     let resource = req.json(body, false)?;
     let written =
@@ -312,7 +306,7 @@ async fn type_patch(
     State(app): Shared,
     FhirPath(t): FhirPath<String>,
     req: FhirRequest,
-    body: std::result::Result<Bytes, BytesRejection>,
+    body: RawBody,
 ) -> Result<Response> {
     let operations = req.json(body, true)?;
     let written =
@@ -383,7 +377,7 @@ async fn instance_update(
     State(app): Shared,
     FhirPath((t, id)): FhirPath<(String, String)>,
     req: FhirRequest,
-    body: std::result::Result<Bytes, BytesRejection>,
+    body: RawBody,
 ) -> Result<Response> {
     let key = key(t, &id)?;
     let resource = req.json(body, false)?;
@@ -395,7 +389,7 @@ async fn instance_patch(
     State(app): Shared,
     FhirPath((t, id)): FhirPath<(String, String)>,
     req: FhirRequest,
-    body: std::result::Result<Bytes, BytesRejection>,
+    body: RawBody,
 ) -> Result<Response> {
     let key = key(t, &id)?;
     let operations = req.json(body, true)?;
