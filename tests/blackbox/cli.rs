@@ -47,6 +47,35 @@ async fn import_loads_ndjson_and_bundles_and_reports_bad_lines() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_seeds_norwegian_patients_with_valid_national_ids() {
     let db = Database::fresh(Backend::Sqlite);
+    let patients = run_demo_until_seeded(&db).await;
+    let entries = patients["entry"].as_array().expect("demo patients");
+    assert!(entries.len() >= 3);
+    for entry in entries {
+        let identifiers = entry["resource"]["identifier"].as_array().unwrap();
+        let national = identifiers
+            .iter()
+            .find(|i| {
+                i["system"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("urn:oid:2.16.578.1.12.4.1.4.")
+            })
+            .unwrap();
+        assert!(
+            tillit_demo::fnr_is_valid(national["value"].as_str().unwrap()),
+            "{national}"
+        );
+    }
+    // A restarted demo finds its data and leaves it at version 1.
+    let again = run_demo_until_seeded(&db).await;
+    for entry in again["entry"].as_array().unwrap() {
+        assert_eq!(entry["resource"]["meta"]["versionId"], "1");
+    }
+}
+
+/// Runs `tillit demo --patients 3` on `db` until its patients can be searched,
+/// stops it, and returns that searchset.
+async fn run_demo_until_seeded(db: &Database) -> Value {
     let port = free_port();
     let mut child = tillit(&db.url, port, &db.dir)
         .args(["demo", "--patients", "3"])
@@ -74,24 +103,7 @@ async fn demo_seeds_norwegian_patients_with_valid_national_ids() {
     }
     let _ = child.kill();
     let _ = child.wait();
-    let entries = patients["entry"].as_array().expect("demo patients");
-    assert!(entries.len() >= 3);
-    for entry in entries {
-        let identifiers = entry["resource"]["identifier"].as_array().unwrap();
-        let national = identifiers
-            .iter()
-            .find(|i| {
-                i["system"]
-                    .as_str()
-                    .unwrap()
-                    .starts_with("urn:oid:2.16.578.1.12.4.1.4.")
-            })
-            .unwrap();
-        assert!(
-            tillit_demo::fnr_is_valid(national["value"].as_str().unwrap()),
-            "{national}"
-        );
-    }
+    patients
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,16 +3,23 @@
 
 use std::time::Instant;
 
+use serde_json::Value;
 use tillit_demo::{transaction_bundles, DemoSize};
 use tillit_interactions::{transaction, Repository};
+use tillit_model::{Id, ResourceKey};
 
 use crate::startup::StartupError;
 
-/// Seeds `patients` demo patients with their records. Every entry is a PUT
-/// with a fixed id, so seeding again changes only versions.
+/// Seeds `patients` demo patients with their records, unless the database
+/// already holds that data set (every entry is a PUT with a fixed id, and the
+/// last one written is looked for), so restarting the demo keeps its versions.
 pub async fn seed(repo: &Repository, patients: usize) -> Result<(), StartupError> {
     let started = Instant::now();
     let bundles = transaction_bundles(&DemoSize { patients });
+    if already_seeded(repo, &bundles).await? {
+        tracing::info!("demo data already present; not seeded again");
+        return Ok(());
+    }
     let mut resources = 0;
     for bundle in bundles {
         resources += bundle
@@ -27,6 +34,30 @@ pub async fn seed(repo: &Repository, patients: usize) -> Result<(), StartupError
         "demo data seeded"
     );
     Ok(())
+}
+
+/// Whether the last resource of the data set exists (seeding is one
+/// transaction per Bundle, in order, so the last one is written last).
+async fn already_seeded(repo: &Repository, bundles: &[Value]) -> Result<bool, StartupError> {
+    let last_url = bundles.last().and_then(|b| {
+        b.get("entry")?
+            .as_array()?
+            .last()?
+            .pointer("/request/url")?
+            .as_str()
+    });
+    let Some((resource_type, id)) = last_url.and_then(|u| u.split_once('/')) else {
+        return Ok(false);
+    };
+    let Ok(id) = Id::parse(id) else {
+        return Ok(false);
+    };
+    let key = ResourceKey::new(resource_type, id);
+    Ok(repo
+        .store
+        .read(&key)
+        .await?
+        .is_some_and(|s| !s.is_deleted()))
 }
 
 /// Prints where a newcomer can start exploring.
