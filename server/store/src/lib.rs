@@ -11,6 +11,7 @@ mod connect;
 mod dialect;
 mod history;
 mod migrations;
+mod pending;
 mod read;
 mod search;
 mod write;

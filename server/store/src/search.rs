@@ -93,6 +93,7 @@ impl Store {
 impl Transaction {
     /// Runs `query` inside this transaction, seeing its own writes.
     pub async fn search(&self, query: &SearchQuery) -> Result<SearchPage> {
+        self.flush().await?;
         run(&self.txn, self.dialect, query).await
     }
 }

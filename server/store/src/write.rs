@@ -3,7 +3,7 @@
 
 use sea_orm::{
     ConnectionTrait, DatabaseTransaction, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait, Value,
+    TransactionTrait,
 };
 use tillit_model::{Instant, ResourceKey, VersionId};
 
@@ -11,9 +11,10 @@ use std::sync::{Arc, Mutex};
 
 use crate::cache::ReadCache;
 use crate::dialect::Dialect;
+use crate::pending::{self, PendingVersion};
 use crate::read::read_current;
 use crate::search::TokenRow;
-use crate::{Error, Result, Store, Stored};
+use crate::{Result, Store, Stored};
 
 /// The current version of a resource as a writer sees it (locked until commit).
 pub type Current = Stored;
@@ -74,7 +75,12 @@ pub struct Transaction {
     pub(crate) txn: DatabaseTransaction,
     pub(crate) dialect: Dialect,
     invalidation: Invalidation,
+    /// Writes not yet sent to the database.
+    pending: Mutex<Vec<PendingVersion>>,
 }
+
+/// Buffered writes that trigger a flush on their own, bounding memory.
+const FLUSH_AT: usize = 500;
 
 /// The keys a transaction wrote, forgotten by the read cache when this is
 /// dropped: after commit returns, and also when a commit is abandoned half-way
@@ -116,6 +122,7 @@ impl Store {
         Ok(Transaction {
             txn,
             dialect: self.dialect,
+            pending: Mutex::new(Vec::new()),
             invalidation: Invalidation {
                 cache: self.cache.clone(),
                 written: Mutex::new(Vec::new()),
@@ -127,12 +134,18 @@ impl Store {
 impl Transaction {
     /// The current version of `key`, locked against other writers until commit.
     pub async fn current(&self, key: &ResourceKey) -> Result<Option<Current>> {
+        if self.is_pending(key) {
+            self.flush().await?;
+        }
         read_current(&self.txn, self.dialect, key, true).await
     }
 
     /// The current version number of `key` and whether it records a deletion,
     /// locked against other writers until commit; one round trip, no content.
     pub async fn current_version(&self, key: &ResourceKey) -> Result<Option<(VersionId, bool)>> {
+        if let Some(pending) = self.pending_version(key) {
+            return Ok(Some(pending));
+        }
         let sql = format!(
             "SELECT version, deleted FROM resource WHERE res_type = ? AND res_id = ?{}",
             self.dialect.for_update()
@@ -152,11 +165,17 @@ impl Transaction {
 
     /// Version `version` of `key`, as this transaction sees it.
     pub async fn vread(&self, key: &ResourceKey, version: VersionId) -> Result<Option<Stored>> {
+        if self.is_pending(key) {
+            self.flush().await?;
+        }
         crate::read::read_version(&self.txn, self.dialect, key, version).await
     }
 
     /// The current version of `key` as this transaction sees it, without a lock.
     pub async fn read(&self, key: &ResourceKey) -> Result<Option<Stored>> {
+        if self.is_pending(key) {
+            self.flush().await?;
+        }
         read_current(&self.txn, self.dialect, key, false).await
     }
 
@@ -178,92 +197,63 @@ impl Transaction {
     }
 
     /// Writes one version: the history row, the current-version pointer and the
-    /// index rows. Two writers racing for the same version get [`Error::Conflict`].
+    /// index rows. The write is buffered and reaches the database, with the
+    /// transaction's other writes, before any read that could see it and at
+    /// commit; two writers racing for the same version get [`Error::Conflict`]
+    /// then.
     pub async fn write(&self, new: &NewVersion<'_>) -> Result<()> {
-        let d = self.dialect;
-        let key = new.key;
-        let insert_version = format!(
-            "INSERT INTO resource_version (res_type, res_id, version, last_updated, method, content)
-             VALUES (?, ?, ?, ?, ?, {}) RETURNING seq",
-            d.content_param()
-        );
-        let stmt = d.stmt(
-            &insert_version,
-            vec![
-                key.resource_type.clone().into(),
-                key.id.as_str().into(),
-                new.version.0.into(),
-                new.last_updated.0.into(),
-                new.method.as_str().into(),
-                new.content.map(str::to_owned).into(),
-            ],
-        );
-        let row = self
-            .txn
-            .query_one_raw(stmt)
-            .await
-            .map_err(|e| Error::from_write(e, &key.to_string()))?;
-        let seq: i64 = match row {
-            Some(row) => row.try_get_by_index(0)?,
-            None => return Err(Error::Conflict(key.to_string())),
+        if self.is_pending(new.key) {
+            // One flush holds at most one version of a resource.
+            self.flush().await?;
+        }
+        let full = {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            pending.push(PendingVersion {
+                key: new.key.clone(),
+                version: new.version,
+                last_updated: new.last_updated,
+                method: new.method,
+                content: new.content.map(str::to_owned),
+                tokens: new.tokens.to_vec(),
+            });
+            pending.len() >= FLUSH_AT
         };
-        let upsert = d.stmt(
-            "INSERT INTO resource (res_type, res_id, version, seq, last_updated, deleted)
-             VALUES (?, ?, ?, ?, ?, ?)
-             ON CONFLICT (res_type, res_id) DO UPDATE SET version = excluded.version,
-               seq = excluded.seq, last_updated = excluded.last_updated, deleted = excluded.deleted",
-            vec![
-                key.resource_type.clone().into(),
-                key.id.as_str().into(),
-                new.version.0.into(),
-                seq.into(),
-                new.last_updated.0.into(),
-                new.content.is_none().into(),
-            ],
-        );
-        self.txn.execute_raw(upsert).await?;
         if self.invalidation.cache.is_some() {
             let mut written = self
                 .invalidation
                 .written
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
-            written.push(key.clone());
+            written.push(new.key.clone());
         }
-        if new.version != VersionId::FIRST {
-            let clear = d.stmt(
-                "DELETE FROM search_token WHERE res_type = ? AND res_id = ?",
-                vec![key.resource_type.clone().into(), key.id.as_str().into()],
-            );
-            self.txn.execute_raw(clear).await?;
-        }
-        self.insert_tokens(key, new.tokens).await
-    }
-
-    async fn insert_tokens(&self, key: &ResourceKey, tokens: &[TokenRow]) -> Result<()> {
-        // Bounded batches keep every statement under SQLite's parameter limit.
-        for chunk in tokens.chunks(150) {
-            let mut sql = String::from(
-                "INSERT INTO search_token (res_type, res_id, param, system, value) VALUES ",
-            );
-            let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 5);
-            for (i, token) in chunk.iter().enumerate() {
-                sql.push_str(if i == 0 {
-                    "(?, ?, ?, ?, ?)"
-                } else {
-                    ", (?, ?, ?, ?, ?)"
-                });
-                values.push(key.resource_type.clone().into());
-                values.push(key.id.as_str().into());
-                values.push(token.param.clone().into());
-                values.push(token.system.clone().into());
-                values.push(token.value.clone().into());
-            }
-            self.txn
-                .execute_raw(self.dialect.stmt(&sql, values))
-                .await?;
+        if full {
+            self.flush().await?;
         }
         Ok(())
+    }
+
+    /// Sends the buffered writes to the database.
+    pub(crate) async fn flush(&self) -> Result<()> {
+        let rows = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        if rows.is_empty() {
+            return Ok(());
+        }
+        pending::flush(&self.txn, self.dialect, &rows).await
+    }
+
+    fn is_pending(&self, key: &ResourceKey) -> bool {
+        let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.iter().any(|p| &p.key == key)
+    }
+
+    /// The buffered version of `key`, if one waits to be written.
+    fn pending_version(&self, key: &ResourceKey) -> Option<(VersionId, bool)> {
+        let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending
+            .iter()
+            .rev()
+            .find(|p| &p.key == key)
+            .map(|p| (p.version, p.content.is_none()))
     }
 
     /// Whether FHIR package `name#version` has been installed into this database.
@@ -287,6 +277,7 @@ impl Transaction {
 
     /// Makes every write of this transaction durable and visible.
     pub async fn commit(self) -> Result<()> {
+        self.flush().await?;
         let Transaction {
             txn, invalidation, ..
         } = self;
