@@ -173,3 +173,53 @@ db_test!(
         assert_eq!(sp["total"], 1);
     }
 );
+
+db_test!(
+    unknown_search_parameters_warn_or_fail_as_the_client_prefers,
+    |srv| {
+        let lenient = srv.get_json("Patient?_id=x&unknown-param=1").await;
+        let outcome = lenient["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["search"]["mode"] == "outcome")
+            .unwrap();
+        assert!(outcome["resource"]["issue"][0]["diagnostics"]
+            .as_str()
+            .unwrap()
+            .contains("unknown-param"));
+        let strict = srv
+            .request(Method::GET, "Patient?_id=x&unknown-param=1")
+            .header("prefer", "handling=strict")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(strict.status(), 400);
+        for bad in [
+            "Patient?_count=many",
+            "Patient?_lastUpdated=yesterday",
+            "Patient/_history?_since=soon",
+            "Patient/_history?_count=x",
+        ] {
+            let resp = srv.get(bad).await;
+            assert_eq!(resp.status(), 400, "{bad}");
+            assert_eq!(
+                resp.json::<Value>().await.unwrap()["resourceType"],
+                "OperationOutcome"
+            );
+        }
+        let resp = srv
+            .send_with(
+                Method::PUT,
+                "Patient/x",
+                &json!({"resourceType": "Patient", "id": "x"}),
+                &[("if-match", "not-an-etag")],
+            )
+            .await;
+        assert_eq!(resp.status(), 400);
+        srv.create(json!({"resourceType": "Patient"})).await;
+        let count = srv.get_json("Patient?_summary=count").await;
+        assert!(count["total"].as_i64().unwrap() > 0);
+        assert!(count.get("entry").is_none());
+    }
+);
