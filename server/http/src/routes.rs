@@ -332,11 +332,11 @@ async fn instance_read(
     req: FhirRequest,
 ) -> Result<Response> {
     let key = key(t, &id)?;
-    let stored = read::read(&app.repo, Reader::Committed(&app.repo.store), &key).await?;
+    let mut stored = read::read(&app.repo, Reader::Committed(&app.repo.store), &key).await?;
     if not_modified(&req, &stored) {
         return Ok(StatusCode::NOT_MODIFIED.into_response());
     }
-    let body = subset_body(&app, &req, &stored)?;
+    let body = response_body(&app, &req, &mut stored)?;
     Ok(resource_response(
         StatusCode::OK,
         &app.repo.base_url,
@@ -360,8 +360,9 @@ async fn instance_vread(
             format!("'{vid}' is not a version id"),
         )))
     })?;
-    let stored = vread::vread(&app.repo, Reader::Committed(&app.repo.store), &key, version).await?;
-    let body = subset_body(&app, &req, &stored)?;
+    let mut stored =
+        vread::vread(&app.repo, Reader::Committed(&app.repo.store), &key, version).await?;
+    let body = response_body(&app, &req, &mut stored)?;
     Ok(resource_response(
         StatusCode::OK,
         &app.repo.base_url,
@@ -462,16 +463,17 @@ fn deleted_response(text: &str, req: &FhirRequest) -> Response {
     }
 }
 
-/// `_summary`/`_elements` applied to a read, or `None` for the stored body.
-fn subset_body(
+/// The body of a read: the stored JSON moved out of `stored` (not copied), or
+/// the part `_summary`/`_elements` asked for.
+fn response_body(
     app: &AppState,
     req: &FhirRequest,
-    stored: &tillit_interactions::Stored,
+    stored: &mut tillit_interactions::Stored,
 ) -> Result<Option<String>> {
     let subset = Subset::from_params(&req.params)?;
-    Ok(match (subset, &stored.content) {
-        (Some(subset), Some(content)) => Some(subset.apply(&app.repo, content)),
-        _ => None,
+    Ok(match (subset, stored.content.take()) {
+        (Some(subset), Some(content)) => Some(subset.apply(&app.repo, &content)),
+        (_, content) => content,
     })
 }
 

@@ -62,3 +62,9 @@ impl Dialect {
         }
     }
 }
+
+/// `count` copies of a placeholder tuple such as `(?, ?)`, comma-separated,
+/// for multi-row `VALUES` and `IN` lists.
+pub(crate) fn tuples(count: usize, tuple: &str) -> String {
+    vec![tuple; count].join(", ")
+}

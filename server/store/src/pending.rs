@@ -8,7 +8,7 @@
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
 use tillit_model::{Instant, ResourceKey, VersionId};
 
-use crate::dialect::Dialect;
+use crate::dialect::{tuples, Dialect};
 use crate::search::TokenRow;
 use crate::write::Method;
 use crate::{Error, Result};
@@ -48,17 +48,13 @@ async fn insert_versions(
     d: Dialect,
     rows: &[PendingVersion],
 ) -> Result<()> {
-    let mut sql = String::from(
-        "INSERT INTO resource_version (res_type, res_id, version, last_updated, method, content) VALUES ",
+    let row_sql = format!("(?, ?, ?, ?, ?, {})", d.content_param());
+    let sql = format!(
+        "INSERT INTO resource_version (res_type, res_id, version, last_updated, method, content) VALUES {}",
+        tuples(rows.len(), &row_sql)
     );
     let mut values: Vec<Value> = Vec::with_capacity(rows.len() * 6);
-    for (i, row) in rows.iter().enumerate() {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str("(?, ?, ?, ?, ?, ");
-        sql.push_str(d.content_param());
-        sql.push(')');
+    for row in rows {
         values.extend([
             row.key.resource_type.clone().into(),
             row.key.id.as_str().into(),
@@ -81,24 +77,22 @@ async fn point_current(
     d: Dialect,
     rows: &[PendingVersion],
 ) -> Result<()> {
-    let mut sql = String::from(
+    let sql = format!(
         "INSERT INTO resource (res_type, res_id, version, seq, last_updated, deleted)
          SELECT v.res_type, v.res_id, v.version, v.seq, v.last_updated, v.content IS NULL
-         FROM resource_version v WHERE (v.res_type, v.res_id, v.version) IN (VALUES ",
+         FROM resource_version v WHERE (v.res_type, v.res_id, v.version) IN (VALUES {})
+         ON CONFLICT (res_type, res_id) DO UPDATE SET version = excluded.version,
+           seq = excluded.seq, last_updated = excluded.last_updated, deleted = excluded.deleted",
+        tuples(rows.len(), "(?, ?, ?)")
     );
     let mut values: Vec<Value> = Vec::with_capacity(rows.len() * 3);
-    for (i, row) in rows.iter().enumerate() {
-        sql.push_str(if i == 0 { "(?, ?, ?)" } else { ", (?, ?, ?)" });
+    for row in rows {
         values.extend([
             row.key.resource_type.clone().into(),
             row.key.id.as_str().into(),
             row.version.0.into(),
         ]);
     }
-    sql.push_str(
-        ") ON CONFLICT (res_type, res_id) DO UPDATE SET version = excluded.version,
-           seq = excluded.seq, last_updated = excluded.last_updated, deleted = excluded.deleted",
-    );
     txn.execute_raw(d.stmt(&sql, values)).await?;
     Ok(())
 }
@@ -116,16 +110,17 @@ async fn clear_tokens(
     if rewritten.is_empty() {
         return Ok(());
     }
-    let mut sql = String::from("DELETE FROM search_token WHERE (res_type, res_id) IN (VALUES ");
+    let sql = format!(
+        "DELETE FROM search_token WHERE (res_type, res_id) IN (VALUES {})",
+        tuples(rewritten.len(), "(?, ?)")
+    );
     let mut values: Vec<Value> = Vec::with_capacity(rewritten.len() * 2);
-    for (i, row) in rewritten.iter().enumerate() {
-        sql.push_str(if i == 0 { "(?, ?)" } else { ", (?, ?)" });
+    for row in &rewritten {
         values.extend([
             row.key.resource_type.clone().into(),
             row.key.id.as_str().into(),
         ]);
     }
-    sql.push(')');
     txn.execute_raw(d.stmt(&sql, values)).await?;
     Ok(())
 }
@@ -140,16 +135,12 @@ async fn insert_tokens(
         .flat_map(|row| row.tokens.iter().map(move |t| (&row.key, t)))
         .collect();
     for chunk in tokens.chunks(ROWS_PER_STATEMENT) {
-        let mut sql = String::from(
-            "INSERT INTO search_token (res_type, res_id, param, system, value) VALUES ",
+        let sql = format!(
+            "INSERT INTO search_token (res_type, res_id, param, system, value) VALUES {}",
+            tuples(chunk.len(), "(?, ?, ?, ?, ?)")
         );
         let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 5);
-        for (i, (key, token)) in chunk.iter().enumerate() {
-            sql.push_str(if i == 0 {
-                "(?, ?, ?, ?, ?)"
-            } else {
-                ", (?, ?, ?, ?, ?)"
-            });
+        for (key, token) in chunk {
             values.extend([
                 key.resource_type.clone().into(),
                 key.id.as_str().into(),

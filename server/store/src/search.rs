@@ -6,7 +6,7 @@
 use sea_orm::{ConnectionTrait, Value};
 use tillit_model::Id;
 
-use crate::dialect::Dialect;
+use crate::dialect::{tuples, Dialect};
 use crate::{Result, Store, Stored, Transaction};
 
 /// One index row of a resource: a parameter name and a (system, value) pair.
@@ -151,12 +151,8 @@ async fn run(db: &impl ConnectionTrait, d: Dialect, query: &SearchQuery) -> Resu
 fn push_criterion(sql: &mut String, values: &mut Vec<Value>, criterion: &Criterion) {
     match criterion {
         Criterion::Id(ids) => {
-            sql.push_str("r.res_id IN (");
-            for (i, id) in ids.iter().enumerate() {
-                sql.push_str(if i == 0 { "?" } else { ", ?" });
-                values.push(id.clone().into());
-            }
-            sql.push(')');
+            sql.push_str(&format!("r.res_id IN ({})", tuples(ids.len(), "?")));
+            values.extend(ids.iter().map(|id| Value::from(id.clone())));
         }
         Criterion::Token { param, any_of } => {
             push_token_exists(sql, values, param);
