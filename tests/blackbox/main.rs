@@ -16,4 +16,7 @@ mod e2e;
 mod edge;
 mod history;
 mod roundtrip;
+mod search_paging;
+mod search_relations;
+mod search_values;
 mod tidy;

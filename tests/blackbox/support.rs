@@ -411,3 +411,99 @@ macro_rules! db_test {
         }
     };
 }
+
+/// A test's own corner of a shared server: the resources it creates carry its
+/// own tag, and its searches ask for that tag, so tests never see each other's data.
+pub struct Fixture<'s> {
+    /// The server.
+    pub srv: &'s Server,
+    /// The tag code (system `urn:tillit:test`).
+    pub tag: String,
+}
+
+impl<'s> Fixture<'s> {
+    /// A fixture with a fresh tag.
+    pub fn new(srv: &'s Server) -> Fixture<'s> {
+        Fixture {
+            srv,
+            tag: unique("t"),
+        }
+    }
+
+    /// The `_tag` parameter that limits a search to this fixture.
+    pub fn tag_param(&self) -> String {
+        format!("_tag=urn:tillit:test%7C{}", self.tag)
+    }
+
+    /// Creates `resource` with this fixture's tag and returns its id.
+    pub async fn create(&self, mut resource: Value) -> String {
+        let tag = serde_json::json!({"system": "urn:tillit:test", "code": self.tag});
+        match resource["meta"]["tag"].as_array_mut() {
+            Some(tags) => tags.push(tag),
+            None => resource["meta"]["tag"] = serde_json::json!([tag]),
+        }
+        self.srv.create(resource).await
+    }
+
+    /// `GET [type]?query&_tag=…`, expecting 200; the searchset Bundle.
+    pub async fn search(&self, resource_type: &str, query: &str) -> Value {
+        let sep = if query.is_empty() { "" } else { "&" };
+        self.srv
+            .get_json(&format!("{resource_type}?{query}{sep}{}", self.tag_param()))
+            .await
+    }
+
+    /// The ids of the `match` entries of a search, sorted.
+    pub async fn ids(&self, resource_type: &str, query: &str) -> Vec<String> {
+        let mut ids = match_ids(&self.search(resource_type, query).await);
+        ids.sort();
+        ids
+    }
+
+    /// The status and OperationOutcome of a search expected to fail.
+    pub async fn search_status(&self, resource_type: &str, query: &str) -> (u16, Value) {
+        let resp = self
+            .srv
+            .get(&format!("{resource_type}?{query}&{}", self.tag_param()))
+            .await;
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// The ids of a Bundle's entries with `search.mode` `match`, in order.
+pub fn match_ids(bundle: &Value) -> Vec<String> {
+    entries_with_mode(bundle, "match")
+}
+
+/// `Type/id` of a Bundle's entries with `search.mode` `mode`, or bare ids for `match`.
+pub fn entries_with_mode(bundle: &Value, mode: &str) -> Vec<String> {
+    bundle["entry"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .filter(|e| e["search"]["mode"] == mode)
+                .map(|e| {
+                    let r = &e["resource"];
+                    if mode == "match" {
+                        r["id"].as_str().unwrap_or_default().to_owned()
+                    } else {
+                        format!(
+                            "{}/{}",
+                            r["resourceType"].as_str().unwrap_or_default(),
+                            r["id"].as_str().unwrap_or_default()
+                        )
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Sorted copies of `ids`, for comparing result sets.
+pub fn sorted(ids: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
+    out.sort();
+    out
+}

@@ -1,6 +1,6 @@
 //! The in-memory registry of what the loaded packages define: the concrete
-//! resource types, the search parameters of each, and which top-level elements
-//! are summary or mandatory. The full definitions live in the database; base
+//! resource types, the search parameters of each, the compartments, and which
+//! top-level elements are summary or mandatory. The full definitions live in the database; base
 //! StructureDefinitions are held only until the validator has been built.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -20,6 +20,52 @@ pub struct SearchParam {
     pub kind: String,
     /// The resource types it applies to.
     pub base: Vec<String>,
+    /// The FHIRPath expression that extracts its values; `None` for the
+    /// special parameters that have none (`_text`, `_content`…).
+    pub expression: Option<String>,
+    /// The resource types a reference parameter may point at.
+    pub target: Vec<String>,
+    /// For composite parameters: each component's parameter URL and its
+    /// expression relative to the composite's values.
+    pub components: Vec<(String, String)>,
+}
+
+impl SearchParam {
+    /// The parameter described by a SearchParameter resource; `None` without a code or type.
+    pub fn from_resource(resource: &Value) -> Option<SearchParam> {
+        let text = |key: &str| resource.get(key).and_then(Value::as_str).map(str::to_owned);
+        let strings = |key: &str| -> Vec<String> {
+            resource
+                .get(key)
+                .and_then(Value::as_array)
+                .map(|b| b.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .unwrap_or_default()
+        };
+        let components = resource
+            .get("component")
+            .and_then(Value::as_array)
+            .map(|components| {
+                components
+                    .iter()
+                    .filter_map(|c| {
+                        Some((
+                            c.get("definition")?.as_str()?.to_owned(),
+                            c.get("expression")?.as_str()?.to_owned(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(SearchParam {
+            code: text("code")?,
+            url: text("url").unwrap_or_default(),
+            kind: text("type")?,
+            base: strings("base"),
+            expression: text("expression").filter(|e| !e.trim().is_empty()),
+            target: strings("target"),
+            components,
+        })
+    }
 }
 
 /// Top-level elements of a resource type with a flag that `_summary` needs.
@@ -39,6 +85,9 @@ pub struct Registry {
     resource_types: BTreeSet<String>,
     search_params: Vec<SearchParam>,
     elements: HashMap<String, TopElements>,
+    /// Per compartment type (`Patient`…): each resource type's parameters that
+    /// place a resource in the compartment.
+    compartments: BTreeMap<String, BTreeMap<String, Vec<String>>>,
 }
 
 impl Registry {
@@ -50,7 +99,8 @@ impl Registry {
         for (package, resources) in packages {
             for resource in resources {
                 match resource.get("resourceType").and_then(Value::as_str) {
-                    Some("SearchParameter") => registry.add_search_param(&resource),
+                    Some("SearchParameter") => registry.search_params.extend(SearchParam::from_resource(&resource)),
+                    Some("CompartmentDefinition") => registry.add_compartment(&resource),
                     Some("StructureDefinition") if is_base_definition(&resource) => {
                         if let Some(name) = resource.get("type").and_then(Value::as_str) {
                             registry.base.insert(name.to_owned(), resource);
@@ -74,30 +124,38 @@ impl Registry {
         registry
     }
 
-    fn add_search_param(&mut self, resource: &Value) {
-        let text = |key: &str| {
-            resource
-                .get(key)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
+    fn add_compartment(&mut self, resource: &Value) {
+        // R4's `CompartmentDefinition/example` is an example, not a definition.
+        if resource.get("id").and_then(Value::as_str) == Some("example") {
+            return;
+        }
+        let Some(code) = resource.get("code").and_then(Value::as_str) else {
+            return;
         };
-        let base = resource
-            .get("base")
+        let members = resource
+            .get("resource")
             .and_then(Value::as_array)
-            .map(|b| {
-                b.iter()
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| {
+                let ty = entry.get("code")?.as_str()?;
+                let params: Vec<String> = entry
+                    .get("param")?
+                    .as_array()?
+                    .iter()
                     .filter_map(Value::as_str)
                     .map(str::to_owned)
-                    .collect()
+                    .collect();
+                (!params.is_empty()).then(|| (ty.to_owned(), params))
             })
-            .unwrap_or_default();
-        self.search_params.push(SearchParam {
-            code: text("code"),
-            url: text("url"),
-            kind: text("type"),
-            base,
-        });
+            .collect();
+        self.compartments.insert(code.to_owned(), members);
+    }
+
+    /// The compartment `compartment` (such as `Patient`): for each resource type
+    /// in it, the parameters that link a resource to the compartment owner.
+    pub fn compartment(&self, compartment: &str) -> Option<&BTreeMap<String, Vec<String>>> {
+        self.compartments.get(compartment)
     }
 
     /// The loaded packages, in load order.
@@ -125,6 +183,11 @@ impl Registry {
     /// Every concrete resource type, in name order.
     pub fn resource_types(&self) -> impl Iterator<Item = &str> {
         self.resource_types.iter().map(String::as_str)
+    }
+
+    /// Every search parameter the packages define.
+    pub fn all_search_parameters(&self) -> &[SearchParam] {
+        &self.search_params
     }
 
     /// The search parameters whose `base` includes `resource_type` (or

@@ -28,12 +28,18 @@ pub struct HttpOptions {
 pub struct AppState {
     pub(crate) repo: Repository,
     pub(crate) metrics: Option<PrometheusHandle>,
+    /// The background `$reindex`, if one was asked for.
+    pub(crate) reindex: tillit_interactions::reindex::Job,
 }
 
 /// The whole application: FHIR API under `/fhir`, plus `/metrics`, `/healthz`
 /// and `/readyz`. `metrics` is the installed Prometheus recorder, if any.
 pub fn app(repo: Repository, options: &HttpOptions, metrics: Option<PrometheusHandle>) -> Router {
-    let state = Arc::new(AppState { repo, metrics });
+    let state = Arc::new(AppState {
+        repo,
+        metrics,
+        reindex: tillit_interactions::reindex::Job::default(),
+    });
     Router::new()
         .merge(routes::fhir_routes())
         .merge(operations_surface::routes())

@@ -13,9 +13,10 @@ use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use tillit_interactions::store::{HistoryScope, Reader};
 use tillit_interactions::subset::Subset;
+use tillit_interactions::store::Visibility;
 use tillit_interactions::{
-    capabilities, conditional::parse_query, create, delete, history, parse_json, patch, read,
-    search, transaction, update, vread, Error,
+    capabilities, conditional::parse_query, create, delete, everything, history, parse_json,
+    patch, read, search, transaction, update, vread, Error,
 };
 use tillit_model::{Id, Instant, Issue, IssueType, ResourceKey, VersionId};
 
@@ -31,9 +32,11 @@ type RawBody = std::result::Result<Bytes, BytesRejection>;
 /// Every FHIR route, under `/fhir` (the base itself with and without a slash).
 pub fn fhir_routes() -> Router<Arc<AppState>> {
     Router::new()
-        .route("/fhir", only(post(bundle)))
-        .route("/fhir/", only(post(bundle)))
+        .route("/fhir", only(get(system_search).post(bundle)))
+        .route("/fhir/", only(get(system_search).post(bundle)))
+        .route("/fhir/_search", only(post(system_search_post)))
         .route("/fhir/metadata", only(get(metadata)))
+        .route("/fhir/$reindex", only(get(reindex_status).post(reindex_start)))
         .route("/fhir/_history", only(get(system_history)))
         .route(
             "/fhir/{type}",
@@ -57,6 +60,10 @@ pub fn fhir_routes() -> Router<Arc<AppState>> {
             ),
         )
         .route("/fhir/{type}/{id}/_history", only(get(instance_history)))
+        .route(
+            "/fhir/{type}/{id}/{tail}",
+            only(get(compartment_or_operation).post(compartment_or_operation_post)),
+        )
         .route(
             "/fhir/{type}/{id}/_history/{vid}",
             only(get(instance_vread)),
@@ -225,22 +232,49 @@ async fn system_history(State(app): Shared, req: FhirRequest) -> Result<Response
     ))
 }
 
+/// Runs a search over `scope` and answers with the searchset Bundle.
+async fn run_search(
+    app: &AppState,
+    scope: search::Scope<'_>,
+    params: &[(String, String)],
+    url: &str,
+    req: &FhirRequest,
+) -> Result<Response> {
+    let request = search::Request {
+        scope,
+        params,
+        self_url: url,
+        strict: req.negotiated.strict,
+        visibility: &Visibility::default(),
+    };
+    let body = search::search(&app.repo, Reader::Committed(&app.repo.store), &request).await?;
+    Ok(bundle_response(body, req))
+}
+
+/// The URL query parameters plus those of a `_search` form body.
+fn with_form(req: &FhirRequest, body: RawBody) -> Result<Vec<(String, String)>> {
+    let form = parse_query(&String::from_utf8_lossy(&req.form(body)?));
+    Ok(req.params.iter().cloned().chain(form).collect())
+}
+
+async fn system_search(State(app): Shared, req: FhirRequest) -> Result<Response> {
+    let url = app.repo.base_url.clone();
+    run_search(&app, search::Scope::System, &req.params, &url, &req).await
+}
+
+async fn system_search_post(State(app): Shared, req: FhirRequest, body: RawBody) -> Result<Response> {
+    let params = with_form(&req, body)?;
+    let url = app.repo.base_url.clone();
+    run_search(&app, search::Scope::System, &params, &url, &req).await
+}
+
 async fn type_search(
     State(app): Shared,
     FhirPath(t): FhirPath<String>,
     req: FhirRequest,
 ) -> Result<Response> {
     let url = format!("{}/{t}", app.repo.base_url);
-    let body = search::search(
-        &app.repo,
-        Reader::Committed(&app.repo.store),
-        &t,
-        &req.params,
-        &url,
-        req.negotiated.strict,
-    )
-    .await?;
-    Ok(bundle_response(body, &req))
+    run_search(&app, search::Scope::Type(&t), &req.params, &url, &req).await
 }
 
 async fn type_search_post(
@@ -249,19 +283,86 @@ async fn type_search_post(
     req: FhirRequest,
     body: RawBody,
 ) -> Result<Response> {
-    let form = parse_query(&String::from_utf8_lossy(&req.form(body)?));
-    let params: Vec<(String, String)> = req.params.iter().cloned().chain(form).collect();
+    let params = with_form(&req, body)?;
     let url = format!("{}/{t}", app.repo.base_url);
-    let body = search::search(
-        &app.repo,
-        Reader::Committed(&app.repo.store),
-        &t,
-        &params,
-        &url,
-        req.negotiated.strict,
-    )
-    .await?;
-    Ok(bundle_response(body, &req))
+    run_search(&app, search::Scope::Type(&t), &params, &url, &req).await
+}
+
+/// `GET [base]/Patient/123/Observation` (compartment search) or
+/// `GET [base]/Patient/123/$everything`.
+async fn compartment_or_operation(
+    State(app): Shared,
+    FhirPath((t, id, tail)): FhirPath<(String, String, String)>,
+    req: FhirRequest,
+) -> Result<Response> {
+    compartment_or_operation_with(&app, &t, &id, &tail, &req.params, &req).await
+}
+
+async fn compartment_or_operation_post(
+    State(app): Shared,
+    FhirPath((t, id, tail)): FhirPath<(String, String, String)>,
+    req: FhirRequest,
+    body: RawBody,
+) -> Result<Response> {
+    let params = if tail == "$everything" {
+        req.params.clone()
+    } else {
+        with_form(&req, body)?
+    };
+    compartment_or_operation_with(&app, &t, &id, &tail, &params, &req).await
+}
+
+async fn compartment_or_operation_with(
+    app: &AppState,
+    t: &str,
+    id: &str,
+    tail: &str,
+    params: &[(String, String)],
+    req: &FhirRequest,
+) -> Result<Response> {
+    let url = format!("{}/{t}/{id}/{tail}", app.repo.base_url);
+    match tail {
+        "$everything" => {
+            let key = key(t.to_owned(), id)?;
+            let request = everything::Request {
+                key: &key,
+                params,
+                self_url: &url,
+                visibility: &Visibility::default(),
+            };
+            let body = everything::everything(&app.repo, &request).await?;
+            Ok(bundle_response(body, req))
+        }
+        op if op.starts_with('$') => Err(Failure::Status(
+            StatusCode::NOT_FOUND,
+            IssueType::NotSupported,
+            format!("The operation '{op}' is not supported on {t}"),
+        )),
+        _ => {
+            let scope = search::Scope::Compartment {
+                compartment: t,
+                id,
+                resource_type: (tail != "*").then_some(tail),
+            };
+            run_search(app, scope, params, &url, req).await
+        }
+    }
+}
+
+/// `POST [base]/$reindex`: starts rebuilding the search index in the
+/// background; `GET` reports its progress.
+async fn reindex_start(State(app): Shared, req: FhirRequest) -> Result<Response> {
+    let started = app.reindex.start(app.repo.clone());
+    let status = if started {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::CONFLICT
+    };
+    Ok(json_response(status, app.reindex.report().to_string(), &req.negotiated))
+}
+
+async fn reindex_status(State(app): Shared, req: FhirRequest) -> Response {
+    json_response(StatusCode::OK, app.reindex.report().to_string(), &req.negotiated)
 }
 
 async fn type_create(

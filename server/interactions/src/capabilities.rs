@@ -5,7 +5,8 @@
 use serde_json::{json, Value};
 use tillit_model::Instant;
 
-use crate::{params, Repository};
+use crate::index::Kind;
+use crate::Repository;
 
 /// The interactions every resource type supports.
 pub const TYPE_INTERACTIONS: [&str; 9] = [
@@ -58,16 +59,29 @@ pub fn capability_statement(repo: &Repository) -> Value {
 }
 
 fn resource_capabilities(repo: &Repository, resource_type: &str) -> Value {
-    let defined = repo.registry.search_parameters(resource_type);
-    let search_params: Vec<Value> = params::supported_params(repo, resource_type)
-        .into_iter()
-        .filter(|code| !code.starts_with('_'))
-        .filter_map(|code| {
-            let sp = defined.iter().find(|sp| sp.code == code)?;
-            Some(json!({ "name": code, "definition": sp.url, "type": sp.kind }))
-        })
-        .chain(common_search_params())
+    let index = repo.search_index();
+    let mut search_params: Vec<Value> = index
+        .params(resource_type)
+        .filter(|p| p.kind != Kind::Special)
+        .map(|p| json!({ "name": p.code, "definition": p.url, "type": kind_name(p.kind) }))
         .collect();
+    search_params.extend(
+        common_search_params()
+            .into_iter()
+            .filter(|p| p["name"] == "_id" || p["name"] == "_lastUpdated"),
+    );
+    let references: Vec<&str> = index
+        .params(resource_type)
+        .filter(|p| p.kind == Kind::Reference)
+        .map(|p| p.code.as_str())
+        .collect();
+    let mut includes: Vec<String> = references
+        .iter()
+        .map(|code| format!("{resource_type}:{code}"))
+        .collect();
+    if !includes.is_empty() {
+        includes.insert(0, "*".into());
+    }
     json!({
         "type": resource_type,
         "profile": format!("http://hl7.org/fhir/StructureDefinition/{resource_type}"),
@@ -80,8 +94,24 @@ fn resource_capabilities(repo: &Repository, resource_type: &str) -> Value {
         "conditionalRead": "full-support",
         "conditionalUpdate": true,
         "conditionalDelete": "multiple",
+        "searchInclude": includes,
         "searchParam": search_params,
     })
+}
+
+/// The `SearchParameter.type` name of a kind.
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Number => "number",
+        Kind::Date => "date",
+        Kind::String => "string",
+        Kind::Token => "token",
+        Kind::Reference => "reference",
+        Kind::Composite => "composite",
+        Kind::Quantity => "quantity",
+        Kind::Uri => "uri",
+        Kind::Special => "special",
+    }
 }
 
 fn common_search_params() -> Vec<Value> {

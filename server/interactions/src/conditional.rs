@@ -2,10 +2,11 @@
 //! conditional references): a search whose 0, 1 or many results decide.
 //! <https://hl7.org/fhir/R4/http.html#cond-update>
 
-use tillit_model::{Id, Issue, IssueType};
-use tillit_store::{Stored, Transaction};
+use tillit_model::{Issue, IssueType};
+use tillit_store::{Condition, Found, Transaction};
 
-use crate::{params, Error, Repository};
+use crate::search::parse;
+use crate::{Error, Repository};
 
 /// Parses a raw query string (`identifier=a%7Cb&_id=x`) into decoded pairs.
 pub fn parse_query(raw: &str) -> Vec<(String, String)> {
@@ -23,11 +24,11 @@ pub async fn matches(
     resource_type: &str,
     query: &str,
     limit: u32,
-) -> Result<Vec<(Id, Stored)>, Error> {
+) -> Result<Vec<Found>, Error> {
     txn.lock(resource_type).await?;
     let pairs = parse_query(query);
-    let mut search = params::parse(repo, resource_type, &pairs, true)?;
-    if search.query.criteria.is_empty() {
+    let mut search = parse::parse(repo, &[resource_type.to_owned()], &pairs, true)?;
+    if search.query.condition == Condition::All(Vec::new()) {
         return Err(Error::invalid(Issue::error(
             IssueType::Invalid,
             format!("A conditional request needs search criteria; '{query}' has none"),

@@ -6,7 +6,7 @@ use tillit_model::{Id, Instant, Issue, IssueType, ResourceKey, VersionId};
 use tillit_store::{Method, NewVersion, Transaction};
 
 use crate::resource::{check, new_id, stamp};
-use crate::{conditional, index, Error, Repository, Written};
+use crate::{conditional, Error, Repository, Written};
 
 /// Creates `resource` as a new `resource_type` with a server-assigned id, in its
 /// own database transaction.
@@ -39,10 +39,10 @@ pub async fn create_in(
         let found = conditional::matches(repo, txn, resource_type, query, 2).await?;
         match found.as_slice() {
             [] => {}
-            [(id, stored)] => {
+            [found] => {
                 return Ok(Written {
-                    key: ResourceKey::new(resource_type, id.clone()),
-                    stored: stored.clone(),
+                    key: found.key.clone(),
+                    stored: found.stored.clone(),
                     created: false,
                 })
             }
@@ -56,11 +56,12 @@ pub async fn create_in(
     // An id that exists already has a version 1: the store's unique key turns
     // the write into a 409 without a look-up first.
     let key = ResourceKey::new(resource_type, id.unwrap_or_else(new_id));
-    write_version(txn, &key, resource, VersionId::FIRST, Method::Post, true).await
+    write_version(repo, txn, &key, resource, VersionId::FIRST, Method::Post, true).await
 }
 
 /// Stamps and writes one version of `key` (shared by create, update and patch).
 pub(crate) async fn write_version(
+    repo: &Repository,
     txn: &Transaction,
     key: &ResourceKey,
     resource: Value,
@@ -69,7 +70,10 @@ pub(crate) async fn write_version(
     created: bool,
 ) -> Result<Written, Error> {
     let now = Instant::now();
-    let tokens = index::tokens(&resource);
+    if key.resource_type == "SearchParameter" {
+        repo.activate_search_parameter(&resource);
+    }
+    let index = repo.search_index().rows(&resource);
     let content = stamp(resource, &key.id, version, now);
     txn.write(&NewVersion {
         key,
@@ -77,7 +81,7 @@ pub(crate) async fn write_version(
         last_updated: now,
         method,
         content: Some(&content),
-        tokens: &tokens,
+        index: &index,
     })
     .await?;
     Ok(Written {

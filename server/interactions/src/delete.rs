@@ -49,7 +49,7 @@ pub async fn delete_in(
         last_updated: Instant::now(),
         method: Method::Delete,
         content: None,
-        tokens: &[],
+        index: &[],
     })
     .await?;
     Ok(Some(version))
@@ -84,8 +84,8 @@ pub async fn conditional_delete_in(
         )));
     }
     let mut deleted = Vec::with_capacity(found.len());
-    for (id, _) in found {
-        let key = ResourceKey::new(resource_type, id);
+    for found in found {
+        let key = found.key;
         delete_in(txn, &key, None).await?;
         deleted.push(key);
     }

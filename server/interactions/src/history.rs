@@ -7,7 +7,7 @@ use tillit_model::{DateRange, Issue, IssueType};
 use tillit_store::{HistoryQuery, HistoryScope, Method};
 
 use crate::bundle::{raw, Bundle, Entry};
-use crate::params::{DEFAULT_COUNT, MAX_COUNT};
+use crate::search::{DEFAULT_COUNT, MAX_COUNT};
 use crate::{Error, Repository};
 
 /// Runs a history request. `params` are the decoded query parameters; `self_url`

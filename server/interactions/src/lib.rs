@@ -11,13 +11,14 @@ pub mod capabilities;
 pub mod conditional;
 pub mod create;
 pub mod delete;
+pub mod everything;
 mod error;
 pub mod history;
-mod index;
+pub mod index;
 pub mod packages;
-pub mod params;
 pub mod patch;
 pub mod read;
+pub mod reindex;
 mod resource;
 pub mod search;
 pub mod subset;
@@ -25,7 +26,9 @@ pub mod transaction;
 pub mod update;
 pub mod vread;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+
+use index::SearchIndex;
 
 pub use error::Error;
 pub use resource::{parse_json, Written};
@@ -45,9 +48,61 @@ pub struct Repository {
     pub validator: Arc<StructureValidator>,
     /// The public FHIR base URL, such as `http://127.0.0.1:8080/fhir`.
     pub base_url: String,
+    /// The active search parameters; replaced when a SearchParameter is written.
+    search_index: Arc<RwLock<Arc<SearchIndex>>>,
 }
 
 impl Repository {
+    /// A repository over `store` with the packages' search parameters active.
+    pub fn new(
+        store: store::Store,
+        registry: Arc<Registry>,
+        validator: Arc<StructureValidator>,
+        model: Arc<tillit_fhirpath::Model>,
+        base_url: String,
+    ) -> Repository {
+        let types: Vec<String> = registry.resource_types().map(str::to_owned).collect();
+        let index = SearchIndex::new(
+            model,
+            registry.all_search_parameters().to_vec(),
+            &types,
+            &base_url,
+        );
+        Repository {
+            store,
+            registry,
+            validator,
+            base_url,
+            search_index: Arc::new(RwLock::new(Arc::new(index))),
+        }
+    }
+
+    /// The search parameters active now.
+    pub fn search_index(&self) -> Arc<SearchIndex> {
+        self.search_index
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Makes the parameter a SearchParameter resource defines active (replacing
+    /// any with its URL), for searches and for the writes that follow.
+    pub fn activate_search_parameter(&self, resource: &serde_json::Value) {
+        let Some(definition) = tillit_conformance::SearchParam::from_resource(resource) else {
+            return;
+        };
+        if self.search_index().defines(&definition) {
+            return;
+        }
+        let types: Vec<String> = self.registry.resource_types().map(str::to_owned).collect();
+        let mut slot = self
+            .search_index
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let updated = slot.with(definition, &types);
+        *slot = Arc::new(updated);
+    }
+
     /// Fails with [`Error::UnknownType`] unless `name` is a concrete resource type.
     pub fn check_type(&self, name: &str) -> Result<(), Error> {
         if self.registry.is_resource_type(name) {

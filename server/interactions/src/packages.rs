@@ -57,7 +57,7 @@ pub async fn install(repo: &Repository) -> Result<usize, InstallError> {
                 Some((current, deleted)) => (current.next(), deleted),
                 None => (tillit_model::VersionId::FIRST, true),
             };
-            write_version(&txn, &key, resource, version, Method::Put, created).await?;
+            write_version(repo, &txn, &key, resource, version, Method::Put, created).await?;
             written += 1;
         }
         txn.mark_package_installed(&package.name, &package.version)

@@ -60,7 +60,7 @@ pub async fn update_in(
         Some((version, deleted)) => (version.next(), deleted),
         None => (VersionId::FIRST, true),
     };
-    write_version(txn, key, resource, version, method, created).await
+    write_version(repo, txn, key, resource, version, method, created).await
 }
 
 /// Conditional update in its own database transaction.
@@ -93,8 +93,10 @@ pub async fn conditional_update_in(
     let id = match (found.as_slice(), body_id(&resource)?) {
         ([], Some(id)) => id,
         ([], None) => new_id(),
-        ([(matched, _)], Some(id)) if *matched != id => return Err(id_mismatch(matched, &id)),
-        ([(matched, _)], _) => matched.clone(),
+        ([matched], Some(id)) if matched.key.id != id => {
+            return Err(id_mismatch(&matched.key.id, &id))
+        }
+        ([matched], _) => matched.key.id.clone(),
         _ => {
             return Err(Error::MultipleMatches(format!(
                 "The conditional update '{query}' matches more than one {resource_type}"
@@ -121,8 +123,8 @@ pub async fn resolve_conditional_id(
     match (found.as_slice(), body_id(resource)?) {
         ([], Some(id)) => Ok(id),
         ([], None) => Ok(new_id()),
-        ([(matched, _)], Some(id)) if *matched != id => Err(id_mismatch(matched, &id)),
-        ([(id, _)], _) => Ok(id.clone()),
+        ([matched], Some(id)) if matched.key.id != id => Err(id_mismatch(&matched.key.id, &id)),
+        ([matched], _) => Ok(matched.key.id.clone()),
         _ => Err(Error::MultipleMatches(format!(
             "The conditional update '{query}' matches more than one {resource_type}"
         ))),

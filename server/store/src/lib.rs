@@ -10,17 +10,25 @@ mod cache;
 mod connect;
 mod dialect;
 mod history;
+mod index;
 mod migrations;
 mod pending;
 mod read;
+mod reindex;
 mod search;
 mod write;
 
 pub use connect::{Store, StoreOptions};
 pub use history::{HistoryEntry, HistoryQuery, HistoryScope};
 pub use read::Stored;
+pub use reindex::Scanned;
 pub use sea_orm::DbErr;
-pub use search::{Criterion, SearchPage, SearchQuery, TimeWindow, TokenRow};
+pub use index::{param_id, IndexRow, IndexTable, IndexValue};
+pub use search::include::Include;
+pub use search::{
+    Condition, Cursor, Found, Prefix, SearchPage, SearchQuery, SortBy, SortKey, SortValue,
+    StringTest, TimeWindow, UriTest, ValueTest, Visibility,
+};
 pub use write::{Current, Method, NewVersion, Transaction};
 
 /// What went wrong in the store.
@@ -110,6 +118,20 @@ impl Reader<'_> {
         match self {
             Reader::Committed(store) => store.search(query).await,
             Reader::Within(txn) => txn.search(query).await,
+        }
+    }
+
+    /// The resources `includes` add to a page.
+    pub async fn include(
+        &self,
+        matches: &[Found],
+        includes: &[Include],
+        visibility: &Visibility,
+        cap: usize,
+    ) -> Result<Vec<Found>> {
+        match self {
+            Reader::Committed(store) => store.include(matches, includes, visibility, cap).await,
+            Reader::Within(txn) => txn.include(matches, includes, visibility, cap).await,
         }
     }
 }

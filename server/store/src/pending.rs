@@ -9,7 +9,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
 use tillit_model::{Instant, ResourceKey, VersionId};
 
 use crate::dialect::{tuples, Dialect};
-use crate::search::TokenRow;
+use crate::index::{param_id, IndexRow, IndexTable};
 use crate::write::Method;
 use crate::{Error, Result};
 
@@ -24,7 +24,7 @@ pub(crate) struct PendingVersion {
     pub last_updated: Instant,
     pub method: Method,
     pub content: Option<String>,
-    pub tokens: Vec<TokenRow>,
+    pub index: Vec<IndexRow>,
 }
 
 /// Writes `rows` (at most one per resource): their history rows, their
@@ -36,9 +36,22 @@ pub(crate) async fn flush(
 ) -> Result<()> {
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         insert_versions(txn, d, chunk).await?;
-        point_current(txn, d, chunk).await?;
-        clear_tokens(txn, d, chunk).await?;
-        insert_tokens(txn, d, chunk).await?;
+        let rids = point_current(txn, d, chunk).await?;
+        let rewritten: Vec<i64> = chunk
+            .iter()
+            .zip(&rids)
+            .filter(|(row, _)| row.version != VersionId::FIRST)
+            .map(|(_, rid)| *rid)
+            .collect();
+        clear_index(txn, d, &rewritten).await?;
+        let statements = index_statements(
+            d,
+            chunk
+                .iter()
+                .zip(&rids)
+                .flat_map(|(row, rid)| row.index.iter().map(move |i| (*rid, &row.key.resource_type, i))),
+        );
+        insert_index(txn, statements).await?;
     }
     Ok(())
 }
@@ -71,18 +84,20 @@ async fn insert_versions(
 }
 
 /// Points each resource's current row at the version just inserted, taking the
-/// sequence numbers the database assigned.
+/// sequence numbers the database assigned; returns each resource's `rid`, in
+/// the order of `rows`.
 async fn point_current(
     txn: &DatabaseTransaction,
     d: Dialect,
     rows: &[PendingVersion],
-) -> Result<()> {
+) -> Result<Vec<i64>> {
     let sql = format!(
         "INSERT INTO resource (res_type, res_id, version, seq, last_updated, deleted)
          SELECT v.res_type, v.res_id, v.version, v.seq, v.last_updated, v.content IS NULL
          FROM resource_version v WHERE (v.res_type, v.res_id, v.version) IN (VALUES {})
          ON CONFLICT (res_type, res_id) DO UPDATE SET version = excluded.version,
-           seq = excluded.seq, last_updated = excluded.last_updated, deleted = excluded.deleted",
+           seq = excluded.seq, last_updated = excluded.last_updated, deleted = excluded.deleted
+         RETURNING res_type, res_id, rid",
         tuples(rows.len(), "(?, ?, ?)")
     );
     let mut values: Vec<Value> = Vec::with_capacity(rows.len() * 3);
@@ -93,65 +108,96 @@ async fn point_current(
             row.version.0.into(),
         ]);
     }
-    txn.execute_raw(d.stmt(&sql, values)).await?;
-    Ok(())
+    let returned = txn.query_all_raw(d.stmt(&sql, values)).await?;
+    let mut rids = std::collections::HashMap::with_capacity(returned.len());
+    for row in returned {
+        let key: (String, String) = (row.try_get_by_index(0)?, row.try_get_by_index(1)?);
+        rids.insert(key, row.try_get_by_index::<i64>(2)?);
+    }
+    rows.iter()
+        .map(|row| {
+            let key = (row.key.resource_type.clone(), row.key.id.as_str().to_owned());
+            rids.get(&key).copied().ok_or_else(|| {
+                Error::Database(sea_orm::DbErr::Custom(format!(
+                    "no current row for {}",
+                    row.key
+                )))
+            })
+        })
+        .collect()
 }
 
-/// Removes the index rows of earlier versions of the resources being rewritten.
-async fn clear_tokens(
-    txn: &DatabaseTransaction,
-    d: Dialect,
-    rows: &[PendingVersion],
-) -> Result<()> {
-    let rewritten: Vec<&PendingVersion> = rows
-        .iter()
-        .filter(|r| r.version != VersionId::FIRST)
-        .collect();
-    if rewritten.is_empty() {
+/// Removes every index row of the resources `rids` (earlier versions' rows,
+/// before the new ones go in; or all of them, before a reindex).
+pub(crate) async fn clear_index(txn: &impl ConnectionTrait, d: Dialect, rids: &[i64]) -> Result<()> {
+    if rids.is_empty() {
         return Ok(());
     }
-    let sql = format!(
-        "DELETE FROM search_token WHERE (res_type, res_id) IN (VALUES {})",
-        tuples(rewritten.len(), "(?, ?)")
-    );
-    let mut values: Vec<Value> = Vec::with_capacity(rewritten.len() * 2);
-    for row in &rewritten {
-        values.extend([
-            row.key.resource_type.clone().into(),
-            row.key.id.as_str().into(),
-        ]);
-    }
-    txn.execute_raw(d.stmt(&sql, values)).await?;
-    Ok(())
-}
-
-async fn insert_tokens(
-    txn: &DatabaseTransaction,
-    d: Dialect,
-    rows: &[PendingVersion],
-) -> Result<()> {
-    let tokens: Vec<(&ResourceKey, &TokenRow)> = rows
-        .iter()
-        .flat_map(|row| row.tokens.iter().map(move |t| (&row.key, t)))
-        .collect();
-    for chunk in tokens.chunks(ROWS_PER_STATEMENT) {
+    for table in IndexTable::ALL {
         let sql = format!(
-            "INSERT INTO search_token (res_type, res_id, param, system, value) VALUES {}",
-            tuples(chunk.len(), "(?, ?, ?, ?, ?)")
+            "DELETE FROM {} WHERE rid IN ({})",
+            table.name(),
+            tuples(rids.len(), "?")
         );
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 5);
-        for (key, token) in chunk {
-            values.extend([
-                key.resource_type.clone().into(),
-                key.id.as_str().into(),
-                token.param.clone().into(),
-                token.system.clone().into(),
-                token.value.clone().into(),
-            ]);
-        }
+        let values = rids.iter().map(|rid| Value::from(*rid)).collect();
         txn.execute_raw(d.stmt(&sql, values)).await?;
     }
     Ok(())
+}
+
+/// Runs the statements [`index_statements`] built.
+pub(crate) async fn insert_index(
+    txn: &impl ConnectionTrait,
+    statements: Vec<sea_orm::Statement>,
+) -> Result<()> {
+    for statement in statements {
+        txn.execute_raw(statement).await?;
+    }
+    Ok(())
+}
+
+/// The INSERT statements for index rows `(rid, resource type, row)`; built
+/// before any await, so no borrowed iterator lives in the future.
+pub(crate) fn index_statements<'r>(
+    d: Dialect,
+    rows: impl Iterator<Item = (i64, &'r String, &'r IndexRow)>,
+) -> Vec<sea_orm::Statement> {
+    let mut by_table: std::collections::HashMap<IndexTable, Vec<Vec<Value>>> =
+        std::collections::HashMap::new();
+    // The primary key spans every column: a value repeated within one resource
+    // (rows of a resource arrive together) is written once.
+    let mut seen: Vec<&IndexRow> = Vec::new();
+    let mut seen_rid = None;
+    for (rid, resource_type, row) in rows {
+        if seen_rid != Some(rid) {
+            seen.clear();
+            seen_rid = Some(rid);
+        }
+        if seen.contains(&row) {
+            continue;
+        }
+        seen.push(row);
+        let mut values = vec![Value::from(rid), Value::from(param_id(resource_type, &row.param))];
+        values.extend(row.value.sql_values());
+        by_table.entry(row.value.table()).or_default().push(values);
+    }
+    let mut statements = Vec::new();
+    for (table, rows) in by_table {
+        let columns = table.columns();
+        let tuple = format!("(?, ?{})", ", ?".repeat(columns.len()));
+        let per_statement = (ROWS_PER_STATEMENT * 5 / (columns.len() + 2)).max(1);
+        for chunk in rows.chunks(per_statement) {
+            let sql = format!(
+                "INSERT INTO {} (rid, pid, {}) VALUES {}",
+                table.name(),
+                columns.join(", "),
+                tuples(chunk.len(), &tuple)
+            );
+            let values = chunk.iter().flatten().cloned().collect();
+            statements.push(d.stmt(&sql, values));
+        }
+    }
+    statements
 }
 
 /// The resources of a failed batch, for the conflict message.

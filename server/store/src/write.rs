@@ -13,7 +13,7 @@ use crate::cache::ReadCache;
 use crate::dialect::Dialect;
 use crate::pending::{self, PendingVersion};
 use crate::read::read_current;
-use crate::search::TokenRow;
+use crate::index::IndexRow;
 use crate::{Result, Store, Stored};
 
 /// The current version of a resource as a writer sees it (locked until commit).
@@ -67,7 +67,7 @@ pub struct NewVersion<'a> {
     /// The resource JSON, or `None` for a deletion.
     pub content: Option<&'a str>,
     /// The index rows of this version (empty for a deletion).
-    pub tokens: &'a [TokenRow],
+    pub index: &'a [IndexRow],
 }
 
 /// A database transaction that interactions write through.
@@ -214,7 +214,7 @@ impl Transaction {
                 last_updated: new.last_updated,
                 method: new.method,
                 content: new.content.map(str::to_owned),
-                tokens: new.tokens.to_vec(),
+                index: new.index.to_vec(),
             });
             pending.len() >= FLUSH_AT
         };

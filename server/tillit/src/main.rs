@@ -2,7 +2,9 @@
 
 mod config;
 mod demo;
+mod fhirpath;
 mod import;
+mod reindex;
 mod serve;
 mod startup;
 
@@ -42,6 +44,18 @@ enum Command {
         #[arg(long)]
         stop_on_error: bool,
     },
+    /// Rebuild the search index of every stored resource (after search
+    /// parameters changed), with progress.
+    Reindex,
+    /// Evaluate a FHIRPath expression against a resource and print the
+    /// result collection as JSON, each item with its type.
+    Fhirpath {
+        /// The FHIRPath expression, such as `Patient.name.given`.
+        expression: String,
+        /// The resource file (JSON); `-` reads standard input.
+        #[arg(long, short)]
+        resource: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -54,6 +68,19 @@ fn main() -> ExitCode {
         }
     };
     startup::init_tracing(&config);
+    if let Command::Fhirpath {
+        expression,
+        resource,
+    } = &cli.command
+    {
+        return match fhirpath::run(&config, expression, resource) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("tillit: {err}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -72,6 +99,8 @@ fn main() -> ExitCode {
                 paths,
                 stop_on_error,
             } => import::import(&config, &paths, stop_on_error).await,
+            Command::Reindex => reindex::run(&config).await,
+            Command::Fhirpath { .. } => Ok(()),
         }
     });
     match result {

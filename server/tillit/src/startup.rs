@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use tillit_conformance::{Package, PackageSource, Registry, StructureValidator};
 use tillit_interactions::store::{Store, StoreOptions};
-use tillit_interactions::{packages, Repository};
+use tillit_fhirpath::Model;
+use tillit_interactions::{packages, reindex, Repository};
 
 use crate::config::Config;
 
@@ -61,7 +62,7 @@ pub fn init_tracing(config: &Config) {
 pub async fn repository(config: &Config) -> Result<Repository, StartupError> {
     let started = Instant::now();
     let extra = config.packages.clone();
-    let (registry, validator) = tokio::task::spawn_blocking(move || load_definitions(&extra))
+    let (registry, validator, model) = tokio::task::spawn_blocking(move || load_definitions(&extra))
         .await
         .map_err(|e| StartupError::Other(format!("package loading failed: {e}")))??;
     tracing::info!(
@@ -75,13 +76,29 @@ pub async fn repository(config: &Config) -> Result<Repository, StartupError> {
         read_cache_bytes: config.read_cache_mb * 1024 * 1024,
     })
     .await?;
-    let repo = Repository {
+    let repo = Repository::new(
         store,
-        registry: Arc::new(registry),
-        validator: Arc::new(validator),
-        base_url: config.base_url.clone(),
-    };
+        Arc::new(registry),
+        Arc::new(validator),
+        Arc::new(model),
+        config.base_url.clone(),
+    );
+    let fresh = repo.store.count_current().await? == 0;
     let installed = packages::install(&repo).await?;
+    let custom = reindex::activate_stored_parameters(&repo).await?;
+    if fresh {
+        // Everything in a new database was indexed as it was written.
+        reindex::mark_current(&repo).await?;
+    } else if !reindex::is_current(&repo).await? {
+        tracing::info!(custom_parameters = custom, "search parameters changed: reindexing");
+        let done = reindex::reindex(&repo, &|p| {
+            if p.done % 10_000 == 0 || p.done == p.total {
+                tracing::info!(done = p.done, total = p.total, "reindexing");
+            }
+        })
+        .await?;
+        tracing::info!(resources = done, "reindex finished");
+    }
     tracing::info!(
         database = repo.store.backend_name(),
         installed,
@@ -95,20 +112,32 @@ pub async fn repository(config: &Config) -> Result<Repository, StartupError> {
 /// builds the registry and the validator, and lets go of the definitions.
 fn load_definitions(
     extra: &[std::path::PathBuf],
-) -> Result<(Registry, StructureValidator), StartupError> {
+) -> Result<(Registry, StructureValidator, Model), StartupError> {
     let sources = BUILT_IN
         .iter()
         .map(|(label, bytes)| PackageSource::Static(label, bytes))
         .chain(extra.iter().cloned().map(PackageSource::Path));
-    let wanted = |t: &str| t == "StructureDefinition" || t == "SearchParameter";
+    let wanted = |t: &str| {
+        matches!(
+            t,
+            "StructureDefinition" | "SearchParameter" | "CompartmentDefinition"
+        )
+    };
     let loaded = sources
         .map(|source| Package::read(&source, &wanted))
         .collect::<Result<Vec<_>, _>>()?;
     let mut registry = Registry::new(loaded);
     let validator = StructureValidator::new(&registry);
+    let model = Model::from_definitions(registry.base_definitions().map(|(_, sd)| sd));
     registry.release_definitions();
     release_freed_memory();
-    Ok((registry, validator))
+    Ok((registry, validator, model))
+}
+
+/// The FHIRPath type model of the configured packages, without a database.
+pub fn fhirpath_model(config: &Config) -> Result<Model, StartupError> {
+    let (_, _, model) = load_definitions(&config.packages)?;
+    Ok(model)
 }
 
 /// Returns the memory freed after start-up to the operating system: parsing

@@ -189,7 +189,14 @@ async fn read_entry(
         Action::Search(t, q) => {
             let params = crate::conditional::parse_query(&q);
             let url = format!("{}/{t}", repo.base_url);
-            let bundle = search::search(repo, reader, &t, &params, &url, false).await?;
+            let request = search::Request {
+                scope: search::Scope::Type(&t),
+                params: &params,
+                self_url: &url,
+                strict: false,
+                visibility: &tillit_store::Visibility::default(),
+            };
+            let bundle = search::search(repo, reader, &request).await?;
             return Ok(EntryResult::status("200 OK", Some(bundle)));
         }
         _ => return Err(Error::NotSupported("not a read".into())),
@@ -318,11 +325,11 @@ async fn assign_ids(
                         "If-None-Exist matches more than one {resource_type}"
                     ))));
                 }
-                if let Some((id, stored)) = existing.into_iter().next() {
-                    let key = ResourceKey::new(resource_type.clone(), id);
+                if let Some(found) = existing.into_iter().next() {
+                    let key = found.key;
                     results[index] = Some(EntryResult::written(&Written {
                         key: key.clone(),
-                        stored,
+                        stored: found.stored,
                         created: false,
                     }));
                     key

@@ -63,7 +63,7 @@ async fn resolve(
     repo.check_type(resource_type)?;
     let found = conditional::matches(repo, txn, resource_type, query, 2).await?;
     match found.as_slice() {
-        [(id, _)] => Ok(Some(format!("{resource_type}/{id}"))),
+        [found] => Ok(Some(found.key.to_string())),
         [] => Err(Error::invalid(Issue::error(
             IssueType::NotFound,
             format!("The conditional reference '{reference}' matches no resource"),

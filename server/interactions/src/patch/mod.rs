@@ -1,6 +1,8 @@
-//! The FHIR `patch` interaction with JSON Patch (RFC 6902). FHIRPath Patch
-//! arrives with the FHIRPath engine.
+//! The FHIR `patch` interaction, with JSON Patch (RFC 6902) or FHIRPath Patch
+//! (a Parameters body, [`fhirpath_patch`]).
 //! <https://hl7.org/fhir/R4/http.html#patch>
+
+pub mod fhirpath_patch;
 
 use serde_json::Value;
 use tillit_model::{Issue, IssueType, ResourceKey, VersionId};
@@ -37,7 +39,7 @@ pub async fn conditional_patch(
     let txn = repo.store.begin().await?;
     let found = conditional::matches(repo, &txn, resource_type, query, 2).await?;
     let key = match found.as_slice() {
-        [(id, _)] => ResourceKey::new(resource_type, id.clone()),
+        [found] => found.key.clone(),
         [] => return Err(Error::NotFound(format!("{resource_type}?{query}"))),
         _ => {
             return Err(Error::MultipleMatches(format!(
@@ -58,19 +60,7 @@ pub async fn patch_in(
     operations: Value,
     if_match: Option<VersionId>,
 ) -> Result<Written, Error> {
-    if operations.get("resourceType").is_some() {
-        return Err(Error::invalid(Issue::error(
-            IssueType::NotSupported,
-            "FHIRPath Patch (a Parameters body) is not supported yet; send a JSON Patch \
-             (application/json-patch+json)",
-        )));
-    }
-    let patch: json_patch::Patch = serde_json::from_value(operations).map_err(|err| {
-        Error::invalid(Issue::error(
-            IssueType::Invalid,
-            format!("The body is not a JSON Patch document: {err}"),
-        ))
-    })?;
+    let fhirpath = operations.get("resourceType").is_some();
     let current = match txn.current(key).await? {
         None => return Err(Error::NotFound(key.to_string())),
         Some(c) if c.is_deleted() => return Err(Error::Gone(key.to_string())),
@@ -83,12 +73,22 @@ pub async fn patch_in(
         .transpose()
         .map_err(|e| Error::Store(tillit_store::Error::Database(sea_orm_error(e))))?
         .unwrap_or(Value::Null);
-    json_patch::patch(&mut resource, &patch).map_err(|err| {
-        Error::Unprocessable(vec![Issue::error(
-            IssueType::Processing,
-            format!("The patch cannot be applied: {err}"),
-        )])
-    })?;
+    if fhirpath {
+        resource = fhirpath_patch::apply(&repo.search_index(), resource, &operations)?;
+    } else {
+        let patch: json_patch::Patch = serde_json::from_value(operations).map_err(|err| {
+            Error::invalid(Issue::error(
+                IssueType::Invalid,
+                format!("The body is not a JSON Patch document: {err}"),
+            ))
+        })?;
+        json_patch::patch(&mut resource, &patch).map_err(|err| {
+            Error::Unprocessable(vec![Issue::error(
+                IssueType::Processing,
+                format!("The patch cannot be applied: {err}"),
+            )])
+        })?;
+    }
     update_in(repo, txn, key, resource, if_match, Method::Patch).await
 }
 

@@ -1,0 +1,593 @@
+//! Turns a [`Condition`] tree into SQL over one resource alias, joining the
+//! caller's [`Visibility`] into every resource the SQL reaches.
+//!
+//! Index conditions are `rid IN (SELECT rid FROM search_… WHERE pid … )`
+//! sub-selects, which both databases can drive from the lookup index.
+
+use sea_orm::Value;
+
+use crate::dialect::tuples;
+use crate::index::{param_id, IndexTable};
+
+use super::condition::{Condition, Prefix, StringTest, UriTest, ValueTest, Visibility};
+
+/// The largest code point: appended to a prefix, it bounds every string that
+/// starts with the prefix (byte order in SQLite and in PostgreSQL's "C" collation).
+const PREFIX_END: char = '\u{10FFFF}';
+
+/// SQL text and its bound values, built up in order.
+pub(crate) struct Builder<'v> {
+    /// The SQL so far.
+    pub sql: String,
+    /// The values of its `?` placeholders.
+    pub values: Vec<Value>,
+    visibility: &'v Visibility,
+    /// Off while writing a visibility condition itself (policies are trusted
+    /// and must not recurse into themselves).
+    apply_visibility: bool,
+    aliases: usize,
+}
+
+/// The columns a value test reads: plain index rows, or a composite's second component.
+struct Columns {
+    system: &'static str,
+    code: &'static str,
+    folded: &'static str,
+    low: &'static str,
+    high: &'static str,
+}
+
+const PLAIN: Columns = Columns {
+    system: "x.system",
+    code: "x.code",
+    folded: "x.folded",
+    low: "x.low",
+    high: "x.high",
+};
+
+const SECOND: Columns = Columns {
+    system: "x.second_system",
+    code: "x.second_code",
+    folded: "x.second_code",
+    low: "x.low",
+    high: "x.high",
+};
+
+impl<'v> Builder<'v> {
+    /// An empty builder that applies `visibility`.
+    pub fn new(visibility: &'v Visibility) -> Builder<'v> {
+        Builder {
+            sql: String::new(),
+            values: Vec::new(),
+            visibility,
+            apply_visibility: true,
+            aliases: 0,
+        }
+    }
+
+    /// Appends `text`.
+    pub fn push(&mut self, text: &str) {
+        self.sql.push_str(text);
+    }
+
+    /// Appends a placeholder bound to `value`.
+    pub fn bind(&mut self, value: impl Into<Value>) {
+        self.sql.push('?');
+        self.values.push(value.into());
+    }
+
+    /// Appends `(?, ?, …)` bound to `values`.
+    fn bind_list<T: Into<Value> + Clone>(&mut self, values: &[T]) {
+        self.sql.push('(');
+        self.sql.push_str(&tuples(values.len(), "?"));
+        self.sql.push(')');
+        self.values.extend(values.iter().cloned().map(Into::into));
+    }
+
+    fn fresh_alias(&mut self, stem: &str) -> String {
+        self.aliases += 1;
+        format!("{stem}{}", self.aliases)
+    }
+
+    /// Appends SQL that is true when resource row `alias`, of one of the types
+    /// `scope`, meets `condition`.
+    pub fn condition(&mut self, alias: &str, scope: &[String], condition: &Condition) {
+        match condition {
+            Condition::All(parts) => self.join(alias, scope, parts, " AND ", "1 = 1"),
+            Condition::Any(parts) => self.join(alias, scope, parts, " OR ", "1 = 0"),
+            Condition::Not(inner) => {
+                self.push("NOT (");
+                self.condition(alias, scope, inner);
+                self.push(")");
+            }
+            Condition::Id(ids) if ids.is_empty() => self.push("1 = 0"),
+            Condition::Id(ids) => {
+                self.push(&format!("{alias}.res_id IN "));
+                self.bind_list(ids);
+            }
+            Condition::Type(types) if types.is_empty() => self.push("1 = 0"),
+            Condition::Type(types) => {
+                self.push(&format!("{alias}.res_type IN "));
+                self.bind_list(types);
+            }
+            Condition::LastUpdated(windows) => {
+                self.push("(");
+                for (i, window) in windows.iter().enumerate() {
+                    if i > 0 {
+                        self.push(" OR ");
+                    }
+                    self.push(if window.negate { "NOT (" } else { "(" });
+                    self.push("1 = 1");
+                    if let Some(from) = window.from {
+                        self.push(&format!(" AND {alias}.last_updated >= "));
+                        self.bind(from);
+                    }
+                    if let Some(to) = window.to {
+                        self.push(&format!(" AND {alias}.last_updated < "));
+                        self.bind(to);
+                    }
+                    self.push(")");
+                }
+                if windows.is_empty() {
+                    self.push("1 = 0");
+                }
+                self.push(")");
+            }
+            Condition::Match { param, tests } => {
+                let Some(table) = tests.first().map(ValueTest::table) else {
+                    self.push("1 = 0");
+                    return;
+                };
+                self.push(&format!(
+                    "{alias}.rid IN (SELECT x.rid FROM {} x WHERE x.pid IN ",
+                    table.name()
+                ));
+                self.bind_pids(scope, param);
+                self.push(" AND (");
+                for (i, test) in tests.iter().enumerate() {
+                    if i > 0 {
+                        self.push(" OR ");
+                    }
+                    self.push("(");
+                    self.value_test(test);
+                    self.push(")");
+                }
+                self.push("))");
+            }
+            Condition::Missing {
+                param,
+                table,
+                missing,
+            } => {
+                let negation = if *missing { "NOT " } else { "" };
+                self.push(&format!(
+                    "{alias}.rid {negation}IN (SELECT x.rid FROM {} x WHERE x.pid IN ",
+                    table.name()
+                ));
+                self.bind_pids(scope, param);
+                self.push(")");
+            }
+            Condition::Compartment {
+                params,
+                target_type,
+                target_id,
+            } => {
+                let pids: Vec<i64> = params
+                    .iter()
+                    .filter(|(ty, _)| scope.contains(ty))
+                    .map(|(ty, code)| param_id(ty, code))
+                    .collect();
+                if pids.is_empty() {
+                    self.push("1 = 0");
+                    return;
+                }
+                self.push(&format!(
+                    "{alias}.rid IN (SELECT x.rid FROM search_reference x WHERE x.pid IN "
+                ));
+                self.bind_list(&pids);
+                self.push(" AND x.target_id = ");
+                self.bind(target_id.clone());
+                self.push(" AND x.target_type = ");
+                self.bind(target_type.clone());
+                self.push(")");
+            }
+            Condition::Chain {
+                param,
+                target_types,
+                condition,
+            } => {
+                let target = self.fresh_alias("t");
+                self.push(&format!(
+                    "{alias}.rid IN (SELECT x.rid FROM search_reference x JOIN resource {target} \
+                     ON {target}.res_type = x.target_type AND {target}.res_id = x.target_id \
+                     WHERE x.pid IN "
+                ));
+                self.bind_pids(scope, param);
+                self.push(" AND x.target_type IN ");
+                self.bind_list(target_types);
+                self.push(&format!(" AND NOT {target}.deleted AND "));
+                self.condition(&target, target_types, condition);
+                self.visible(&target, Some(target_types));
+                self.push(")");
+            }
+            Condition::Has {
+                source_type,
+                param,
+                condition,
+            } => {
+                let source = self.fresh_alias("s");
+                if let [only] = scope {
+                    self.push(&format!("{alias}.res_id IN (SELECT x.target_id"));
+                    self.has_from(&source, source_type, param);
+                    self.push(" AND x.target_type = ");
+                    self.bind(only.clone());
+                } else {
+                    self.push(&format!(
+                        "({alias}.res_type, {alias}.res_id) IN (SELECT x.target_type, x.target_id"
+                    ));
+                    self.has_from(&source, source_type, param);
+                }
+                self.push(" AND ");
+                let source_scope = [source_type.clone()];
+                self.condition(&source, &source_scope, condition);
+                self.visible(&source, Some(&source_scope));
+                self.push(")");
+            }
+        }
+    }
+
+    fn has_from(&mut self, source: &str, source_type: &str, param: &str) {
+        self.push(&format!(
+            " FROM search_reference x JOIN resource {source} ON {source}.rid = x.rid \
+             WHERE NOT {source}.deleted AND x.pid = "
+        ));
+        self.bind(param_id(source_type, param));
+    }
+
+    fn join(&mut self, alias: &str, scope: &[String], parts: &[Condition], op: &str, empty: &str) {
+        if parts.is_empty() {
+            self.push(empty);
+            return;
+        }
+        self.push("(");
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                self.push(op);
+            }
+            self.condition(alias, scope, part);
+        }
+        self.push(")");
+    }
+
+    fn bind_pids(&mut self, scope: &[String], param: &str) {
+        let pids: Vec<i64> = scope.iter().map(|ty| param_id(ty, param)).collect();
+        if pids.is_empty() {
+            self.push("(NULL)");
+        } else {
+            self.bind_list(&pids);
+        }
+    }
+
+    /// Appends ` AND (…)` restricting resource row `alias` to what the caller
+    /// may see; `scope` names its possible types, `None` meaning any type.
+    pub fn visible(&mut self, alias: &str, scope: Option<&[String]>) {
+        if !self.apply_visibility || self.visibility.is_open() {
+            return;
+        }
+        let visibility = self.visibility;
+        let restricted: Vec<(&String, &Condition)> = visibility
+            .per_type
+            .iter()
+            .filter(|(ty, _)| scope.is_none_or(|s| s.contains(ty)))
+            .collect();
+        if restricted.is_empty() {
+            return;
+        }
+        self.apply_visibility = false;
+        self.push(" AND (");
+        let single = matches!(scope, Some([_]));
+        if !single {
+            self.push(&format!("{alias}.res_type NOT IN "));
+            let names: Vec<String> = restricted.iter().map(|(ty, _)| (*ty).clone()).collect();
+            self.bind_list(&names);
+        }
+        for (ty, condition) in restricted {
+            if single {
+                self.condition(alias, std::slice::from_ref(ty), condition);
+            } else {
+                self.push(&format!(" OR ({alias}.res_type = "));
+                self.bind(ty.clone());
+                self.push(" AND ");
+                self.condition(alias, std::slice::from_ref(ty), condition);
+                self.push(")");
+            }
+        }
+        self.push(")");
+        self.apply_visibility = true;
+    }
+
+    fn value_test(&mut self, test: &ValueTest) {
+        match test {
+            ValueTest::String(test) => self.string_test(PLAIN.folded, "x.exact", test),
+            ValueTest::Token { system, code } => self.token_test(&PLAIN, system, code),
+            ValueTest::Date { prefix, low, high } => {
+                self.range_test(&PLAIN, *prefix, Value::from(*low), Value::from(*high), None)
+            }
+            ValueTest::Number {
+                prefix,
+                value,
+                low,
+                high,
+            } => self.range_test(
+                &PLAIN,
+                *prefix,
+                Value::from(*low),
+                Value::from(*high),
+                Some(Value::from(*value)),
+            ),
+            ValueTest::Quantity {
+                system,
+                code,
+                prefix,
+                value,
+                low,
+                high,
+            } => {
+                self.token_test(&PLAIN, system, code);
+                self.push(" AND ");
+                self.range_test(
+                    &PLAIN,
+                    *prefix,
+                    Value::from(*low),
+                    Value::from(*high),
+                    Some(Value::from(*value)),
+                );
+            }
+            ValueTest::Reference {
+                target_type,
+                target_id,
+                version,
+            } => {
+                self.push("x.target_id = ");
+                self.bind(target_id.clone());
+                if let Some(target_type) = target_type {
+                    self.push(" AND x.target_type = ");
+                    self.bind(target_type.clone());
+                }
+                if let Some(version) = version {
+                    self.push(" AND x.version = ");
+                    self.bind(version.clone());
+                }
+            }
+            ValueTest::Uri(UriTest::Exact(uri)) => {
+                self.push("x.value = ");
+                self.bind(uri.clone());
+            }
+            ValueTest::Uri(UriTest::Below(uri)) => self.prefix_test("x.value", uri),
+            ValueTest::Uri(UriTest::Above(uri)) => {
+                self.push("x.value IN ");
+                self.bind_list(&uri_ancestors(uri));
+            }
+            ValueTest::Composite {
+                system,
+                code,
+                second,
+            } => {
+                self.token_test(&PLAIN, system, &Some(code.clone()));
+                self.push(" AND ");
+                match second.as_ref() {
+                    ValueTest::Token { system, code } => self.token_test(&SECOND, system, code),
+                    ValueTest::String(test) => self.string_test(SECOND.folded, SECOND.code, test),
+                    ValueTest::Quantity {
+                        system,
+                        code,
+                        prefix,
+                        value,
+                        low,
+                        high,
+                    } => {
+                        self.token_test(&SECOND, system, code);
+                        self.push(" AND ");
+                        self.range_test(
+                            &SECOND,
+                            *prefix,
+                            Value::from(*low),
+                            Value::from(*high),
+                            Some(Value::from(*value)),
+                        );
+                    }
+                    ValueTest::Number {
+                        prefix,
+                        value,
+                        low,
+                        high,
+                    } => self.range_test(
+                        &SECOND,
+                        *prefix,
+                        Value::from(*low),
+                        Value::from(*high),
+                        Some(Value::from(*value)),
+                    ),
+                    ValueTest::Date { prefix, low, high } => self.range_test(
+                        &SECOND,
+                        *prefix,
+                        Value::from(*low as f64),
+                        Value::from(*high as f64),
+                        None,
+                    ),
+                    // Other component types do not occur in R4's composites.
+                    _ => self.push("1 = 0"),
+                }
+            }
+        }
+    }
+
+    fn string_test(&mut self, folded_column: &str, exact_column: &str, test: &StringTest) {
+        match test {
+            StringTest::Prefix(prefix) => self.prefix_test(folded_column, prefix),
+            StringTest::Exact { folded, exact } => {
+                self.push(&format!("{folded_column} = "));
+                self.bind(folded.clone());
+                self.push(&format!(" AND {exact_column} = "));
+                self.bind(exact.clone());
+            }
+            StringTest::Contains(part) => {
+                self.push(&format!("{folded_column} LIKE "));
+                self.bind(format!("%{}%", escape_like(part)));
+                self.push(" ESCAPE '\\'");
+            }
+        }
+    }
+
+    fn prefix_test(&mut self, column: &str, prefix: &str) {
+        self.push(&format!("{column} >= "));
+        self.bind(prefix.to_owned());
+        self.push(&format!(" AND {column} < "));
+        self.bind(format!("{prefix}{PREFIX_END}"));
+    }
+
+    fn token_test(&mut self, columns: &Columns, system: &Option<String>, code: &Option<String>) {
+        self.push("1 = 1");
+        if let Some(code) = code {
+            self.push(&format!(" AND {} = ", columns.code));
+            self.bind(code.clone());
+        }
+        if let Some(system) = system {
+            self.push(&format!(" AND {} = ", columns.system));
+            self.bind(system.clone());
+        }
+    }
+
+    /// A prefix comparison of the row's `[low, high]` with the search value's
+    /// range `[low, high)` (and, for numbers, the value as written).
+    fn range_test(
+        &mut self,
+        c: &Columns,
+        prefix: Prefix,
+        low: Value,
+        high: Value,
+        value: Option<Value>,
+    ) {
+        let (lo, hi) = (c.low, c.high);
+        // Dates: the row is `[low, high)`, so "reaches above" is `high > x`.
+        // Numbers: the row is a closed `[low, high]`, compared with the value.
+        let point = value.clone().unwrap_or_else(|| low.clone());
+        match (prefix, value.is_some()) {
+            (Prefix::Eq, _) | (Prefix::Ne, _) => {
+                if prefix == Prefix::Ne {
+                    self.push("NOT ");
+                }
+                self.push(&format!("({lo} >= "));
+                self.bind(low);
+                self.push(&format!(
+                    " AND {hi} {} ",
+                    if value.is_some() { "<" } else { "<=" }
+                ));
+                self.bind(high);
+                self.push(")");
+            }
+            (Prefix::Gt, false) => self.compare(hi, ">", high),
+            (Prefix::Lt, false) => self.compare(lo, "<", low),
+            (Prefix::Ge, false) => self.compare(hi, ">", low),
+            (Prefix::Le, false) => self.compare(lo, "<", high),
+            (Prefix::Sa, false) => self.compare(lo, ">=", high),
+            (Prefix::Eb, false) => self.compare(hi, "<=", low),
+            (Prefix::Gt, true) => self.compare(hi, ">", point),
+            (Prefix::Lt, true) => self.compare(lo, "<", point),
+            (Prefix::Ge, true) => self.compare(hi, ">=", point),
+            (Prefix::Le, true) => self.compare(lo, "<=", point),
+            (Prefix::Sa, true) => self.compare(lo, ">", point),
+            (Prefix::Eb, true) => self.compare(hi, "<", point),
+            (Prefix::Ap, _) => {
+                self.compare(lo, "<=", high);
+                self.push(" AND ");
+                self.compare(hi, ">=", low);
+            }
+        }
+    }
+
+    fn compare(&mut self, column: &str, op: &str, value: Value) {
+        self.push(&format!("{column} {op} "));
+        self.bind(value);
+    }
+}
+
+/// `uri` and every ancestor of it by path, for `:above`:
+/// `http://x.org/fhir/ValueSet/a` → itself, `http://x.org/fhir/ValueSet`, `http://x.org/fhir`, `http://x.org`.
+fn uri_ancestors(uri: &str) -> Vec<String> {
+    let mut out = vec![uri.to_owned()];
+    let authority_end = uri.find("://").map_or(0, |i| i + 3);
+    let mut rest = uri;
+    while let Some(slash) = rest.rfind('/') {
+        if slash < authority_end {
+            break;
+        }
+        rest = &rest[..slash];
+        out.push(rest.to_owned());
+    }
+    out
+}
+
+/// Escapes `%`, `_` and the escape character itself for `LIKE … ESCAPE '\'`.
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// The table a sort on a parameter of `table` reads, and the aggregate that
+/// gives one sort value per resource.
+pub(crate) fn sort_expression(table: IndexTable, descending: bool) -> (&'static str, &'static str) {
+    let column = match table {
+        IndexTable::String => "folded",
+        IndexTable::Token | IndexTable::Composite => "code",
+        IndexTable::Date | IndexTable::Number | IndexTable::Quantity => {
+            if descending {
+                "high"
+            } else {
+                "low"
+            }
+        }
+        IndexTable::Reference => "target_id",
+        IndexTable::Uri => "value",
+    };
+    (column, if descending { "MAX" } else { "MIN" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_ancestors_climb_the_path_but_not_the_authority() {
+        assert_eq!(
+            uri_ancestors("http://x.org/fhir/ValueSet/a"),
+            vec![
+                "http://x.org/fhir/ValueSet/a",
+                "http://x.org/fhir/ValueSet",
+                "http://x.org/fhir",
+                "http://x.org"
+            ]
+        );
+    }
+
+    #[test]
+    fn visibility_is_joined_into_chains() {
+        let mut visibility = Visibility::default();
+        visibility
+            .per_type
+            .insert("Patient".into(), Condition::Not(Box::new(Condition::Id(vec!["p1".into()]))));
+        let mut b = Builder::new(&visibility);
+        let scope = vec!["Observation".to_owned()];
+        b.condition(
+            "r",
+            &scope,
+            &Condition::Chain {
+                param: "subject".into(),
+                target_types: vec!["Patient".into()],
+                condition: Box::new(Condition::All(vec![])),
+            },
+        );
+        assert!(b.sql.contains("NOT (t1.res_id IN (?))"), "{}", b.sql);
+    }
+}
