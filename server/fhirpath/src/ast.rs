@@ -1,16 +1,19 @@
 //! The compiled form of an expression: a tree the evaluator walks, with functions resolved,
 //! literals built and literal regular expressions compiled once.
 
+use std::sync::atomic::AtomicU64;
+
 use regex::Regex;
 
-use crate::item::Value;
+use crate::item::Item;
 
 /// An expression node.
 #[derive(Debug)]
 pub(crate) enum Expr {
     /// `{}`
     Empty,
-    Literal(Value),
+    /// A literal, ready to lend to operators without cloning.
+    Literal(Item<'static>),
     /// `$this`
     This,
     /// `$index`
@@ -21,27 +24,47 @@ pub(crate) enum Expr {
     Variable(Box<str>),
     /// Member navigation. Without `start` the path begins at `$this`, and its first name may
     /// be a type name (`Patient.name`).
-    Path { start: Option<Box<Expr>>, steps: Box<[Step]> },
+    Path {
+        start: Option<Box<Expr>>,
+        steps: Box<[Step]>,
+    },
     /// `target[index]`
-    Indexer { target: Box<Expr>, index: Box<Expr> },
+    Indexer {
+        target: Box<Expr>,
+        index: Box<Expr>,
+    },
     Call(Box<Call>),
     /// Unary minus (unary plus is dropped by the parser).
     Negate(Box<Expr>),
-    Binary { op: BinaryOp, left: Box<Expr>, right: Box<Expr> },
+    Binary {
+        op: BinaryOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
     /// `operand is T` / `operand as T`
-    TypeOp { op: TypeOp, operand: Box<Expr>, ty: TypeSpec },
+    TypeOp {
+        op: TypeOp,
+        operand: Box<Expr>,
+        ty: TypeSpec,
+    },
 }
 
-/// One member name in a path, with the name of its primitive-extension companion.
+/// One member name in a path, with the name of its primitive-extension companion and a cache
+/// of its last model lookup.
 #[derive(Debug)]
 pub(crate) struct Step {
     pub(crate) name: Box<str>,
     pub(crate) ext_name: Box<str>,
+    pub(crate) cache: AtomicU64,
 }
 
 impl Step {
     pub(crate) fn new(name: &str) -> Step {
-        Step { name: name.into(), ext_name: format!("_{name}").into() }
+        Step {
+            name: name.into(),
+            ext_name: format!("_{name}").into(),
+            cache: AtomicU64::new(0),
+        }
     }
 }
 

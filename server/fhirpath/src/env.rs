@@ -77,7 +77,9 @@ fn system_values<'e>(value: &Json, out: &mut Vec<Item<'e>>) -> bool {
             out.extend(item.map(Item::Value));
             true
         }
-        Json::Array(values) => values.iter().all(|v| !v.is_array() && system_values(v, out)),
+        Json::Array(values) => values
+            .iter()
+            .all(|v| !v.is_array() && system_values(v, out)),
         Json::Object(_) => false,
     }
 }
@@ -86,7 +88,15 @@ impl<'e> Environment<'e> {
     /// An environment with the model and nothing else: `%resource`, `%context` and
     /// `%rootResource` are the evaluated resource, `resolve()` only knows references inside it.
     pub fn new(model: &'e Model) -> Self {
-        Environment { model, variables: Vec::new(), resolver: None, terminology: None, validator: None, trace: None, strict: false }
+        Environment {
+            model,
+            variables: Vec::new(),
+            resolver: None,
+            terminology: None,
+            validator: None,
+            trace: None,
+            strict: false,
+        }
     }
 
     /// The model.
@@ -99,7 +109,11 @@ impl<'e> Environment<'e> {
     /// referring to it is an error; pass objects with [`Environment::with_node_variable`].
     pub fn with_variable(mut self, name: &str, value: Json) -> Self {
         let mut items = Vec::new();
-        let variable = if system_values(&value, &mut items) { Variable::Items(items) } else { Variable::Unsupported };
+        let variable = if system_values(&value, &mut items) {
+            Variable::Items(items)
+        } else {
+            Variable::Unsupported
+        };
         self.set(name, variable);
         self
     }
@@ -155,6 +169,9 @@ impl<'e> Environment<'e> {
     }
 
     pub(crate) fn variable(&self, name: &str) -> Option<&Variable<'e>> {
-        self.variables.iter().find(|(n, _)| &**n == name).map(|(_, v)| v)
+        self.variables
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .map(|(_, v)| v)
     }
 }

@@ -35,7 +35,11 @@ pub struct Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.offset {
-            Some(offset) => write!(f, "FHIRPath {} error at offset {}: {}", self.kind, offset, self.message),
+            Some(offset) => write!(
+                f,
+                "FHIRPath {} error at offset {}: {}",
+                self.kind, offset, self.message
+            ),
             None => write!(f, "FHIRPath {} error: {}", self.kind, self.message),
         }
     }
@@ -60,15 +64,27 @@ impl Error {
     }
 
     pub(crate) fn syntax(offset: usize, message: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::Syntax, message: message.into(), offset: Some(offset) }
+        Error {
+            kind: ErrorKind::Syntax,
+            message: message.into(),
+            offset: Some(offset),
+        }
     }
 
     pub(crate) fn semantic(message: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::Semantic, message: message.into(), offset: None }
+        Error {
+            kind: ErrorKind::Semantic,
+            message: message.into(),
+            offset: None,
+        }
     }
 
     pub(crate) fn execution(message: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::Execution, message: message.into(), offset: None }
+        Error {
+            kind: ErrorKind::Execution,
+            message: message.into(),
+            offset: None,
+        }
     }
 }
 

@@ -88,7 +88,10 @@ impl Value {
         match self {
             Value::Boolean(b) => Json::Bool(*b),
             Value::Integer(i) => Json::from(*i),
-            Value::Decimal(d) => d.to_string().parse::<serde_json::Number>().map_or(Json::Null, Json::Number),
+            Value::Decimal(d) => d
+                .to_string()
+                .parse::<serde_json::Number>()
+                .map_or(Json::Null, Json::Number),
             Value::String(s) => Json::String(s.to_string()),
             Value::Date(d) | Value::DateTime(d) => Json::String(d.to_string()),
             Value::Time(t) => Json::String(t.to_string()),
@@ -99,7 +102,10 @@ impl Value {
                     object.insert("unit".into(), Json::String(q.unit.to_string()));
                 } else {
                     object.insert("unit".into(), Json::String(q.unit.to_string()));
-                    object.insert("system".into(), Json::String("http://unitsofmeasure.org".into()));
+                    object.insert(
+                        "system".into(),
+                        Json::String("http://unitsofmeasure.org".into()),
+                    );
                     object.insert("code".into(), Json::String(q.unit.to_string()));
                 }
                 Json::Object(object)
@@ -247,7 +253,9 @@ impl<'a> Node<'a> {
             None => match self.value? {
                 Json::Bool(_) => Some(SystemType::Boolean),
                 Json::String(_) => Some(SystemType::String),
-                Json::Number(n) if n.as_str().contains(['.', 'e', 'E']) => Some(SystemType::Decimal),
+                Json::Number(n) if n.as_str().contains(['.', 'e', 'E']) => {
+                    Some(SystemType::Decimal)
+                }
                 Json::Number(_) => Some(SystemType::Integer),
                 _ => None,
             },
@@ -262,7 +270,9 @@ impl<'a> Node<'a> {
         Some(match (system, value) {
             (SystemType::Boolean, Json::Bool(b)) => Prim::Boolean(*b),
             (SystemType::Integer, Json::Number(n)) => Prim::Integer(n.as_str().parse().ok()?),
-            (SystemType::Decimal, Json::Number(n)) => Prim::Decimal(number::parse_decimal(n.as_str())?),
+            (SystemType::Decimal, Json::Number(n)) => {
+                Prim::Decimal(number::parse_decimal(n.as_str())?)
+            }
             (SystemType::String, Json::String(s)) => Prim::String(s),
             (SystemType::Date, Json::String(s)) => Prim::Date(DateTime::parse_date(s)?),
             (SystemType::DateTime, Json::String(s)) => Prim::DateTime(DateTime::parse_datetime(s)?),
@@ -278,7 +288,8 @@ impl<'a> Node<'a> {
         let quantity_like = if self.ty.is_known() {
             model.derives_from(self.ty, "Quantity")
         } else {
-            object.contains_key("value") && (object.contains_key("unit") || object.contains_key("code"))
+            object.contains_key("value")
+                && (object.contains_key("unit") || object.contains_key("code"))
         };
         if !quantity_like {
             return None;

@@ -12,7 +12,10 @@ pub(crate) struct Token {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum TokenKind {
     /// A name; `quoted` for `` `backtick` `` names, which are never keywords.
-    Identifier { name: String, quoted: bool },
+    Identifier {
+        name: String,
+        quoted: bool,
+    },
     /// A string literal, escapes decoded.
     String(String),
     /// A number as written: `12`, `1.50`.
@@ -30,23 +33,35 @@ pub(crate) enum TokenKind {
     End,
 }
 
-const SYMBOLS: [&str; 22] =
-    ["<=", ">=", "!=", "!~", ".", ",", "(", ")", "[", "]", "{", "}", "+", "-", "*", "/", "&", "|", "=", "~", "<", ">"];
+const SYMBOLS: [&str; 22] = [
+    "<=", ">=", "!=", "!~", ".", ",", "(", ")", "[", "]", "{", "}", "+", "-", "*", "/", "&", "|",
+    "=", "~", "<", ">",
+];
 
 /// Splits `text` into tokens, ending with [`TokenKind::End`].
 pub(crate) fn tokenize(text: &str) -> Result<Vec<Token>> {
-    let mut lexer = Lexer { text, bytes: text.as_bytes(), pos: 0 };
+    let mut lexer = Lexer {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+    };
     let mut tokens = Vec::new();
     loop {
         lexer.skip_trivia()?;
         let offset = lexer.pos;
         let Some(&b) = lexer.bytes.get(lexer.pos) else {
-            tokens.push(Token { kind: TokenKind::End, offset });
+            tokens.push(Token {
+                kind: TokenKind::End,
+                offset,
+            });
             return Ok(tokens);
         };
         let kind = match b {
             b'\'' => TokenKind::String(lexer.quoted(b'\'')?),
-            b'`' => TokenKind::Identifier { name: lexer.quoted(b'`')?, quoted: true },
+            b'`' => TokenKind::Identifier {
+                name: lexer.quoted(b'`')?,
+                quoted: true,
+            },
             b'0'..=b'9' => TokenKind::Number(lexer.number()),
             b'@' => lexer.temporal()?,
             b'%' => {
@@ -54,24 +69,41 @@ pub(crate) fn tokenize(text: &str) -> Result<Vec<Token>> {
                 match lexer.bytes.get(lexer.pos) {
                     Some(b'`') => TokenKind::Variable(lexer.quoted(b'`')?),
                     Some(b'\'') => TokenKind::Variable(lexer.quoted(b'\'')?),
-                    _ => TokenKind::Variable(lexer.word().ok_or_else(|| Error::syntax(offset, "expected a name after %"))?),
+                    _ => TokenKind::Variable(
+                        lexer
+                            .word()
+                            .ok_or_else(|| Error::syntax(offset, "expected a name after %"))?,
+                    ),
                 }
             }
             b'$' => {
                 lexer.pos += 1;
-                let word = lexer.word().ok_or_else(|| Error::syntax(offset, "expected a name after $"))?;
+                let word = lexer
+                    .word()
+                    .ok_or_else(|| Error::syntax(offset, "expected a name after $"))?;
                 TokenKind::Special(word)
             }
             b if b.is_ascii_alphabetic() || b == b'_' => {
                 let name = lexer.word().unwrap_or_default();
-                TokenKind::Identifier { name, quoted: false }
+                TokenKind::Identifier {
+                    name,
+                    quoted: false,
+                }
             }
             _ => {
                 let rest = &lexer.text[lexer.pos..];
                 let symbol = SYMBOLS
                     .iter()
                     .find(|s| rest.starts_with(**s))
-                    .ok_or_else(|| Error::syntax(offset, format!("unexpected character '{}'", rest.chars().next().unwrap_or(' '))))?;
+                    .ok_or_else(|| {
+                        Error::syntax(
+                            offset,
+                            format!(
+                                "unexpected character '{}'",
+                                rest.chars().next().unwrap_or(' ')
+                            ),
+                        )
+                    })?;
                 lexer.pos += symbol.len();
                 TokenKind::Symbol(symbol)
             }
@@ -105,7 +137,9 @@ impl Lexer<'_> {
                 }
                 (Some(b'/'), Some(b'*')) => {
                     let start = self.pos;
-                    let end = self.text[self.pos + 2..].find("*/").ok_or_else(|| Error::syntax(start, "unterminated comment"))?;
+                    let end = self.text[self.pos + 2..]
+                        .find("*/")
+                        .ok_or_else(|| Error::syntax(start, "unterminated comment"))?;
                     self.pos += end + 4;
                 }
                 _ => return Ok(()),
@@ -115,7 +149,10 @@ impl Lexer<'_> {
 
     fn word(&mut self) -> Option<String> {
         let start = self.pos;
-        while self.peek_at(0).is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        while self
+            .peek_at(0)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
             self.pos += 1;
         }
         (self.pos > start).then(|| self.text[start..self.pos].to_owned())
@@ -160,12 +197,24 @@ impl Lexer<'_> {
                         'r' => out.push('\r'),
                         't' => out.push('\t'),
                         'u' => {
-                            let hex = self.text.get(self.pos..self.pos + 4).ok_or_else(|| Error::syntax(start, "bad \\u escape"))?;
-                            let code = u32::from_str_radix(hex, 16).map_err(|_| Error::syntax(start, "bad \\u escape"))?;
-                            out.push(char::from_u32(code).ok_or_else(|| Error::syntax(start, "bad \\u escape"))?);
+                            let hex = self
+                                .text
+                                .get(self.pos..self.pos + 4)
+                                .ok_or_else(|| Error::syntax(start, "bad \\u escape"))?;
+                            let code = u32::from_str_radix(hex, 16)
+                                .map_err(|_| Error::syntax(start, "bad \\u escape"))?;
+                            out.push(
+                                char::from_u32(code)
+                                    .ok_or_else(|| Error::syntax(start, "bad \\u escape"))?,
+                            );
                             self.pos += 4;
                         }
-                        other => return Err(Error::syntax(self.pos, format!("unknown escape \\{other}"))),
+                        other => {
+                            return Err(Error::syntax(
+                                self.pos,
+                                format!("unknown escape \\{other}"),
+                            ))
+                        }
                     }
                 }
                 _ => out.push(c),
@@ -194,7 +243,11 @@ impl Lexer<'_> {
             Some(b'Z') => self.pos += 1,
             Some(b'+' | b'-')
                 if self.bytes.get(self.pos + 1..self.pos + 6).is_some_and(|z| {
-                    z[0].is_ascii_digit() && z[1].is_ascii_digit() && z[2] == b':' && z[3].is_ascii_digit() && z[4].is_ascii_digit()
+                    z[0].is_ascii_digit()
+                        && z[1].is_ascii_digit()
+                        && z[2] == b':'
+                        && z[3].is_ascii_digit()
+                        && z[4].is_ascii_digit()
                 }) =>
             {
                 self.pos += 6;
@@ -236,14 +289,21 @@ mod tests {
     use super::*;
 
     fn kinds(text: &str) -> Vec<TokenKind> {
-        tokenize(text).expect(text).into_iter().map(|t| t.kind).collect()
+        tokenize(text)
+            .expect(text)
+            .into_iter()
+            .map(|t| t.kind)
+            .collect()
     }
 
     #[test]
     fn dates_stop_before_invocations() {
         assert_eq!(
             kinds("@2015-02-04T14:34:28.123.is(DateTime)")[..2],
-            [TokenKind::DateTime("2015-02-04T14:34:28.123".into()), TokenKind::Symbol(".")]
+            [
+                TokenKind::DateTime("2015-02-04T14:34:28.123".into()),
+                TokenKind::Symbol(".")
+            ]
         );
         assert_eq!(kinds("@2015T.x")[0], TokenKind::DateTime("2015T".into()));
         assert_eq!(kinds("@T14:34")[0], TokenKind::Time("14:34".into()));
@@ -257,6 +317,9 @@ mod tests {
 
     #[test]
     fn escapes_are_decoded() {
-        assert_eq!(kinds(r"'a\'b\u0065\n'")[0], TokenKind::String("a'be\n".into()));
+        assert_eq!(
+            kinds(r"'a\'b\u0065\n'")[0],
+            TokenKind::String("a'be\n".into())
+        );
     }
 }

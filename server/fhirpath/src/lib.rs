@@ -61,7 +61,10 @@ impl Expression {
     /// (unknown functions, wrong argument counts, invalid literal patterns) are reported here.
     pub fn parse(text: &str) -> Result<Expression, Error> {
         let root = parser::parse(text)?;
-        Ok(Expression { text: text.into(), root })
+        Ok(Expression {
+            text: text.into(),
+            root,
+        })
     }
 
     /// The source text.
@@ -74,22 +77,35 @@ impl Expression {
     ///
     /// The result borrows from `resource` and from what `env` borrows (variables, resolved
     /// resources), hence the shared lifetime.
-    pub fn evaluate<'a>(&self, resource: &'a serde_json::Value, env: &Environment<'a>) -> Result<Collection<'a>, Error> {
+    pub fn evaluate<'a>(
+        &self,
+        resource: &'a serde_json::Value,
+        env: &Environment<'a>,
+    ) -> Result<Collection<'a>, Error> {
         eval::Evaluator::run(&self.root, resource, env)
     }
 
     /// Evaluates and reads the result as a Boolean the way invariants and `where()` do: empty
     /// is `None`, a single Boolean is itself, any other single item is `true`.
-    pub fn evaluate_bool(&self, resource: &serde_json::Value, env: &Environment<'_>) -> Result<Option<bool>, Error> {
+    pub fn evaluate_bool(
+        &self,
+        resource: &serde_json::Value,
+        env: &Environment<'_>,
+    ) -> Result<Option<bool>, Error> {
         let items = self.evaluate(resource, env)?;
         match items.as_slice() {
             [] => Ok(None),
             [Item::Value(Value::Boolean(b))] => Ok(Some(*b)),
-            [Item::Node(node)] if node.value.and_then(serde_json::Value::as_bool).is_some() && node.type_name == "boolean" => {
+            [Item::Node(node)]
+                if node.value.and_then(serde_json::Value::as_bool).is_some()
+                    && node.type_name == "boolean" =>
+            {
                 Ok(node.value.and_then(serde_json::Value::as_bool))
             }
             [_] => Ok(Some(true)),
-            _ => Err(Error::execution("expected a single Boolean, found a collection")),
+            _ => Err(Error::execution(
+                "expected a single Boolean, found a collection",
+            )),
         }
     }
 }

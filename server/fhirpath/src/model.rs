@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Mutex, OnceLock};
 
 use serde_json::Value as Json;
@@ -41,7 +42,10 @@ pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 /// set stays as small as the set of FHIR types.
 fn intern(name: &str) -> &'static str {
     static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-    let mut names = NAMES.get_or_init(Default::default).lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut names = NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(existing) = names.get(name) {
         return existing;
     }
@@ -92,8 +96,6 @@ pub(crate) struct Choice {
     pub(crate) type_name: &'static str,
     /// The JSON property: `value` or, for a choice, `valueQuantity`.
     pub(crate) key: Box<str>,
-    /// The JSON property holding a primitive's id and extensions: `_value`, `_valueString`.
-    pub(crate) ext_key: Box<str>,
 }
 
 /// An element of a type.
@@ -127,7 +129,14 @@ pub(crate) struct TypeInfo {
 pub struct Model {
     types: Vec<TypeInfo>,
     by_name: FastMap<&'static str, TypeId>,
+    /// Tells models apart in the member caches of compiled expressions; 0 disables caching.
+    id: u16,
 }
+
+/// Hands out model ids; once they run out, later models simply are not cached.
+static NEXT_MODEL_ID: AtomicU32 = AtomicU32::new(1);
+
+const NO_CHOICE: u64 = 0xFFFF;
 
 /// The System type of a root primitive; other primitives inherit theirs.
 fn root_system_type(name: &str) -> Option<SystemType> {
@@ -163,17 +172,28 @@ fn type_code<'j>(element: &'j Json, ty: &'j Json) -> Option<&'j str> {
         return Some(code);
     };
     // R4 declares Resource.id as a string; it is an id.
-    let base_path = element.get("base").and_then(|b| b.get("path")).and_then(Json::as_str);
+    let base_path = element
+        .get("base")
+        .and_then(|b| b.get("path"))
+        .and_then(Json::as_str);
     if base_path == Some("Resource.id") {
         return Some("id");
     }
-    let fhir_type = ty.get("extension").and_then(Json::as_array).and_then(|extensions| {
-        extensions.iter().find_map(|ext| {
-            (ext.get("url")?.as_str()? == "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type")
-                .then(|| ext.get("valueUrl").or_else(|| ext.get("valueUri"))?.as_str())
-                .flatten()
-        })
-    });
+    let fhir_type = ty
+        .get("extension")
+        .and_then(Json::as_array)
+        .and_then(|extensions| {
+            extensions.iter().find_map(|ext| {
+                (ext.get("url")?.as_str()?
+                    == "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type")
+                    .then(|| {
+                        ext.get("valueUrl")
+                            .or_else(|| ext.get("valueUri"))?
+                            .as_str()
+                    })
+                    .flatten()
+            })
+        });
     Some(fhir_type.unwrap_or(match system {
         "Boolean" => "boolean",
         "Integer" => "integer",
@@ -190,7 +210,11 @@ impl Model {
     /// primitive types, with snapshots). Profiles, logical models and other resources in the
     /// input are skipped, so a whole package can be passed.
     pub fn from_definitions<'a>(definitions: impl IntoIterator<Item = &'a Json>) -> Model {
-        let mut model = Model::default();
+        let id = u16::try_from(NEXT_MODEL_ID.fetch_add(1, AtomicOrdering::Relaxed)).unwrap_or(0);
+        let mut model = Model {
+            id,
+            ..Model::default()
+        };
         let mut accepted = Vec::new();
         for sd in definitions {
             if sd.get("resourceType").and_then(Json::as_str) != Some("StructureDefinition") {
@@ -205,7 +229,9 @@ impl Model {
             if sd.get("derivation").and_then(Json::as_str) == Some("constraint") {
                 continue;
             }
-            let Some(name) = sd.get("type").and_then(Json::as_str) else { continue };
+            let Some(name) = sd.get("type").and_then(Json::as_str) else {
+                continue;
+            };
             if model.by_name.contains_key(name) {
                 continue;
             }
@@ -214,7 +240,10 @@ impl Model {
         }
         for sd in &accepted {
             let name = sd.get("type").and_then(Json::as_str).unwrap_or_default();
-            let base = sd.get("baseDefinition").and_then(Json::as_str).map(last_segment);
+            let base = sd
+                .get("baseDefinition")
+                .and_then(Json::as_str)
+                .map(last_segment);
             let id = model.by_name[name];
             let base_id = base.and_then(|b| model.by_name.get(b).copied());
             model.types[id.0 as usize].base = base_id;
@@ -234,7 +263,13 @@ impl Model {
     fn add_type(&mut self, name: &str, kind: TypeKind) -> TypeId {
         let id = TypeId(self.types.len() as u32);
         let name = intern(name);
-        self.types.push(TypeInfo { name, base: None, kind, elements: Vec::new(), members: FastMap::default() });
+        self.types.push(TypeInfo {
+            name,
+            base: None,
+            kind,
+            elements: Vec::new(),
+            members: FastMap::default(),
+        });
         if kind != TypeKind::Anonymous {
             self.by_name.insert(name, id);
         }
@@ -257,8 +292,12 @@ impl Model {
 
     /// Reads the snapshot of one definition into element tables.
     fn add_elements(&mut self, sd: &Json) {
-        let Some(type_name) = sd.get("type").and_then(Json::as_str) else { return };
-        let Some(&root) = self.by_name.get(type_name) else { return };
+        let Some(type_name) = sd.get("type").and_then(Json::as_str) else {
+            return;
+        };
+        let Some(&root) = self.by_name.get(type_name) else {
+            return;
+        };
         let is_primitive = matches!(self.types[root.0 as usize].kind, TypeKind::Primitive(_));
         let elements = sd
             .get("snapshot")
@@ -267,14 +306,26 @@ impl Model {
             .and_then(Json::as_array)
             .map(Vec::as_slice)
             .unwrap_or_default();
-        let paths: HashSet<&str> =
-            elements.iter().filter_map(|e| e.get("path")?.as_str()?.rsplit_once('.').map(|(parent, _)| parent)).collect();
+        let paths: HashSet<&str> = elements
+            .iter()
+            .filter_map(|e| {
+                e.get("path")?
+                    .as_str()?
+                    .rsplit_once('.')
+                    .map(|(parent, _)| parent)
+            })
+            .collect();
         let mut owners: HashMap<String, TypeId> = HashMap::new();
         owners.insert(type_name.to_owned(), root);
         // Anonymous types first, so content references can point forwards.
         for element in elements {
-            let Some(path) = element.get("path").and_then(Json::as_str) else { continue };
-            if !paths.contains(path) || path == type_name || element.get("contentReference").is_some() {
+            let Some(path) = element.get("path").and_then(Json::as_str) else {
+                continue;
+            };
+            if !paths.contains(path)
+                || path == type_name
+                || element.get("contentReference").is_some()
+            {
                 continue;
             }
             let declared = element
@@ -289,10 +340,18 @@ impl Model {
             owners.insert(path.to_owned(), id);
         }
         for element in elements {
-            let Some(path) = element.get("path").and_then(Json::as_str) else { continue };
-            let Some((parent, name)) = path.rsplit_once('.') else { continue };
-            let Some(&owner) = owners.get(parent) else { continue };
-            if is_primitive && name == "value" || element.get("max").and_then(Json::as_str) == Some("0") {
+            let Some(path) = element.get("path").and_then(Json::as_str) else {
+                continue;
+            };
+            let Some((parent, name)) = path.rsplit_once('.') else {
+                continue;
+            };
+            let Some(&owner) = owners.get(parent) else {
+                continue;
+            };
+            if is_primitive && name == "value"
+                || element.get("max").and_then(Json::as_str) == Some("0")
+            {
                 continue;
             }
             let (base_name, is_choice) = match name.strip_suffix("[x]") {
@@ -308,27 +367,57 @@ impl Model {
             } else if let Some(&id) = owners.get(path) {
                 targets.push((id, self.types[id.0 as usize].name, ""));
             } else {
-                for ty in element.get("type").and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default() {
-                    let Some(code) = type_code(element, ty) else { continue };
+                for ty in element
+                    .get("type")
+                    .and_then(Json::as_array)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                {
+                    let Some(code) = type_code(element, ty) else {
+                        continue;
+                    };
                     let id = self.by_name.get(code).copied().unwrap_or(TypeId::UNKNOWN);
-                    let interned = if id.is_known() { self.types[id.0 as usize].name } else { intern(code) };
+                    let interned = if id.is_known() {
+                        self.types[id.0 as usize].name
+                    } else {
+                        intern(code)
+                    };
                     targets.push((id, interned, code));
                 }
             }
             let choices: Box<[Choice]> = targets
                 .into_iter()
                 .map(|(ty, type_name, code)| {
-                    let key = if is_choice { format!("{base_name}{}", upper_first(code)) } else { base_name.to_owned() };
-                    let ext_key = format!("_{key}");
-                    Choice { ty, type_name, key: key.into(), ext_key: ext_key.into() }
+                    let key = if is_choice {
+                        format!("{base_name}{}", upper_first(code))
+                    } else {
+                        base_name.to_owned()
+                    };
+                    Choice {
+                        ty,
+                        type_name,
+                        key: key.into(),
+                    }
                 })
                 .collect();
             let info = &mut self.types[owner.0 as usize];
             let index = info.elements.len() as u32;
-            info.members.insert(base_name.into(), Member { element: index, choice: None });
+            info.members.insert(
+                base_name.into(),
+                Member {
+                    element: index,
+                    choice: None,
+                },
+            );
             if is_choice {
                 for (i, choice) in choices.iter().enumerate() {
-                    info.members.insert(choice.key.clone(), Member { element: index, choice: Some(i as u32) });
+                    info.members.insert(
+                        choice.key.clone(),
+                        Member {
+                            element: index,
+                            choice: Some(i as u32),
+                        },
+                    );
                 }
             }
             info.elements.push(Element { choices, is_choice });
@@ -359,6 +448,44 @@ impl Model {
         let member = info.members.get(name)?;
         let element = info.elements.get(member.element as usize)?;
         let choice = member.choice.and_then(|c| element.choices.get(c as usize));
+        Some((element, choice))
+    }
+
+    /// [`Model::member`] remembering its last answer in `cache`, which belongs to one name
+    /// (a path step): the model id, type id, element and choice packed into 64 bits.
+    pub(crate) fn member_cached(
+        &self,
+        id: TypeId,
+        name: &str,
+        cache: &AtomicU64,
+    ) -> Option<(&Element, Option<&Choice>)> {
+        let packed = cache.load(AtomicOrdering::Relaxed);
+        if self.id != 0
+            && packed >> 48 == u64::from(self.id)
+            && (packed >> 32) & 0xFFFF == u64::from(id.0)
+        {
+            let element = self
+                .info(id)?
+                .elements
+                .get(((packed >> 16) & 0xFFFF) as usize)?;
+            let choice = match packed & 0xFFFF {
+                NO_CHOICE => None,
+                c => Some(element.choices.get(c as usize)?),
+            };
+            return Some((element, choice));
+        }
+        let info = self.info(id)?;
+        let member = *info.members.get(name)?;
+        let element = info.elements.get(member.element as usize)?;
+        let choice = member.choice.and_then(|c| element.choices.get(c as usize));
+        let choice_bits = member.choice.map_or(NO_CHOICE, u64::from);
+        if self.id != 0 && id.0 < 0xFFFF && member.element < 0xFFFF && choice_bits <= NO_CHOICE {
+            let packed = u64::from(self.id) << 48
+                | u64::from(id.0) << 32
+                | u64::from(member.element) << 16
+                | choice_bits;
+            cache.store(packed, AtomicOrdering::Relaxed);
+        }
         Some((element, choice))
     }
 
@@ -437,10 +564,19 @@ mod tests {
     #[test]
     fn choice_properties_resolve_to_their_type() {
         let model = tiny_model();
-        assert_eq!(model.element_type("Observation", "valueQuantity"), Some("Quantity"));
-        assert_eq!(model.element_type("Observation", "valueString"), Some("string"));
+        assert_eq!(
+            model.element_type("Observation", "valueQuantity"),
+            Some("Quantity")
+        );
+        assert_eq!(
+            model.element_type("Observation", "valueString"),
+            Some("string")
+        );
         assert_eq!(model.element_type("Observation", "value"), None);
-        assert_eq!(model.element_type("Observation.component", "valueQuantity"), Some("Quantity"));
+        assert_eq!(
+            model.element_type("Observation.component", "valueQuantity"),
+            Some("Quantity")
+        );
         assert!(model.is_subtype("Quantity", "Element"));
     }
 }

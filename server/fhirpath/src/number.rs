@@ -21,23 +21,34 @@ pub(crate) fn parse_decimal(text: &str) -> Option<Decimal> {
 /// Decimal equivalence: equal once both are rounded to the fewer fraction digits of the two.
 pub(crate) fn decimal_equivalent(a: Decimal, b: Decimal) -> bool {
     let scale = a.scale().min(b.scale());
-    let round = |d: Decimal| d.round_dp_with_strategy(scale, RoundingStrategy::MidpointAwayFromZero);
+    let round =
+        |d: Decimal| d.round_dp_with_strategy(scale, RoundingStrategy::MidpointAwayFromZero);
     round(a) == round(b)
 }
 
 /// The lowest or highest value a decimal may stand for given its precision, with `digits`
 /// fraction digits (8 by default); `None` when `digits` is out of range.
 pub(crate) fn boundary(value: Decimal, digits: Option<i64>, high: bool) -> Option<Decimal> {
-    let digits = u32::try_from(digits.unwrap_or(8)).ok().filter(|d| *d <= MAX_SCALE)?;
+    let digits = u32::try_from(digits.unwrap_or(8))
+        .ok()
+        .filter(|d| *d <= MAX_SCALE)?;
     let negative = value.is_sign_negative() && !value.is_zero();
     let magnitude = value.abs();
     let scale = magnitude.scale();
-    let half = if scale < MAX_SCALE { Decimal::new(5, scale + 1) } else { Decimal::ZERO };
+    let half = if scale < MAX_SCALE {
+        Decimal::new(5, scale + 1)
+    } else {
+        Decimal::ZERO
+    };
     // The low boundary of a negative number mirrors the high boundary of its magnitude.
     let mut result = if high != negative {
-        magnitude.checked_add(half)?.round_dp_with_strategy(digits, RoundingStrategy::MidpointAwayFromZero)
+        magnitude
+            .checked_add(half)?
+            .round_dp_with_strategy(digits, RoundingStrategy::MidpointAwayFromZero)
     } else {
-        magnitude.checked_sub(half)?.round_dp_with_strategy(digits, RoundingStrategy::ToZero)
+        magnitude
+            .checked_sub(half)?
+            .round_dp_with_strategy(digits, RoundingStrategy::ToZero)
     };
     result.rescale(digits);
     if negative {
@@ -63,7 +74,10 @@ pub(crate) fn from_f64(value: f64) -> Option<Decimal> {
     }
     // The shortest text that round-trips keeps `3.0f64.sqrt()`-style results tidy.
     let text = format!("{value}");
-    Decimal::from_str(&text).ok().or_else(|| Decimal::from_f64(value)).map(|d| d.normalize())
+    Decimal::from_str(&text)
+        .ok()
+        .or_else(|| Decimal::from_f64(value))
+        .map(|d| d.normalize())
 }
 
 /// Negation that never yields a negative zero.
@@ -99,7 +113,13 @@ mod tests {
 
     #[test]
     fn equivalence_rounds_to_the_coarser_value() {
-        assert!(decimal_equivalent(d("0.6666666666666666666666666667"), d("0.67")));
-        assert!(!decimal_equivalent(d("0.6666666666666666666666666667"), d("0.6")));
+        assert!(decimal_equivalent(
+            d("0.6666666666666666666666666667"),
+            d("0.67")
+        ));
+        assert!(!decimal_equivalent(
+            d("0.6666666666666666666666666667"),
+            d("0.6")
+        ));
     }
 }

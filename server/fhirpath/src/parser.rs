@@ -12,22 +12,29 @@ use rust_decimal::Decimal;
 
 use crate::ast::{BinaryOp, Call, Expr, Func, Namespace, Step, TypeOp, TypeSpec};
 use crate::error::{Error, Result};
-use crate::item::Value;
+use crate::item::{Item, Value};
 use crate::lexer::{tokenize, Token, TokenKind};
 use crate::quantity::{calendar_keyword, Quantity};
 use crate::temporal::{DateTime, Time};
 
 /// Nesting deeper than this is refused, which bounds the evaluator's recursion too.
-const MAX_DEPTH: usize = 128;
+const MAX_DEPTH: usize = 200;
 
 /// Parses and compiles an expression.
 pub(crate) fn parse(text: &str) -> Result<Expr> {
     let tokens = tokenize(text)?;
-    let mut parser = Parser { tokens, pos: 0, depth: 0 };
+    let mut parser = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+    };
     let expr = parser.expression(0)?;
     let token = parser.peek();
     if token.kind != TokenKind::End {
-        return Err(Error::syntax(token.offset, "unexpected text after the expression"));
+        return Err(Error::syntax(
+            token.offset,
+            "unexpected text after the expression",
+        ));
     }
     Ok(expr)
 }
@@ -42,7 +49,10 @@ struct Parser {
 fn binary_operator(kind: &TokenKind) -> Option<(BinaryOp, u8)> {
     let word = match kind {
         TokenKind::Symbol(s) => *s,
-        TokenKind::Identifier { name, quoted: false } => name.as_str(),
+        TokenKind::Identifier {
+            name,
+            quoted: false,
+        } => name.as_str(),
         _ => return None,
     };
     Some(match word {
@@ -98,41 +108,67 @@ impl Parser {
             self.advance();
             Ok(())
         } else {
-            Err(Error::syntax(self.peek().offset, format!("expected '{symbol}'")))
+            Err(Error::syntax(
+                self.peek().offset,
+                format!("expected '{symbol}'"),
+            ))
         }
     }
 
     fn enter(&mut self) -> Result<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(Error::syntax(self.peek().offset, "expression nested too deeply"));
+            return Err(Error::syntax(
+                self.peek().offset,
+                "expression nested too deeply",
+            ));
         }
         Ok(())
     }
 
     fn expression(&mut self, min_precedence: u8) -> Result<Expr> {
         self.enter()?;
+        // Each operator nests the tree one level deeper on the left: count it as depth too.
+        let mut grown = 0;
         let mut left = self.unary()?;
         loop {
             let kind = &self.peek().kind;
-            if let TokenKind::Identifier { name, quoted: false } = kind {
+            if let TokenKind::Identifier {
+                name,
+                quoted: false,
+            } = kind
+            {
                 if (name == "is" || name == "as") && TYPE_PRECEDENCE >= min_precedence {
                     let op = if name == "is" { TypeOp::Is } else { TypeOp::As };
+                    self.enter()?;
+                    grown += 1;
                     self.advance();
                     let ty = self.type_specifier()?;
-                    left = Expr::TypeOp { op, operand: Box::new(left), ty };
+                    left = Expr::TypeOp {
+                        op,
+                        operand: Box::new(left),
+                        ty,
+                    };
                     continue;
                 }
             }
-            let Some((op, precedence)) = binary_operator(kind) else { break };
+            let Some((op, precedence)) = binary_operator(kind) else {
+                break;
+            };
             if precedence < min_precedence {
                 break;
             }
+            self.enter()?;
+            grown += 1;
             self.advance();
             let right = self.expression(precedence + 1)?;
-            left = Expr::Binary { op, left: Box::new(left), right: Box::new(right) };
+            left = Expr::Binary {
+                op,
+                left: Box::new(left),
+                right: Box::new(right),
+            };
         }
-        self.depth -= 1;
+        self.depth -= 1 + grown;
         Ok(left)
     }
 
@@ -143,14 +179,24 @@ impl Parser {
             self.advance();
             let operand = self.unary()?;
             self.depth -= 1;
-            return Ok(if negative { Expr::Negate(Box::new(operand)) } else { operand });
+            return Ok(if negative {
+                Expr::Negate(Box::new(operand))
+            } else {
+                operand
+            });
         }
         self.postfix()
     }
 
     fn postfix(&mut self) -> Result<Expr> {
         let mut expr = self.term()?;
+        // Steps and calls nest like operators do (the evaluator recurses along them).
+        let mut grown = 0;
         loop {
+            if self.is_symbol(".") || self.is_symbol("[") {
+                self.enter()?;
+                grown += 1;
+            }
             if self.is_symbol(".") {
                 self.advance();
                 let token = self.advance();
@@ -164,17 +210,27 @@ impl Parser {
                         Expr::Path { start, steps } => {
                             let mut steps = steps.into_vec();
                             steps.push(Step::new(&name));
-                            Expr::Path { start, steps: steps.into() }
+                            Expr::Path {
+                                start,
+                                steps: steps.into(),
+                            }
                         }
-                        other => Expr::Path { start: Some(Box::new(other)), steps: Box::new([Step::new(&name)]) },
+                        other => Expr::Path {
+                            start: Some(Box::new(other)),
+                            steps: Box::new([Step::new(&name)]),
+                        },
                     }
                 };
             } else if self.is_symbol("[") {
                 self.advance();
                 let index = self.expression(0)?;
                 self.expect("]")?;
-                expr = Expr::Indexer { target: Box::new(expr), index: Box::new(index) };
+                expr = Expr::Indexer {
+                    target: Box::new(expr),
+                    index: Box::new(index),
+                };
             } else {
+                self.depth -= grown;
                 return Ok(expr);
             }
         }
@@ -193,19 +249,21 @@ impl Parser {
                 self.expect("}")?;
                 Expr::Empty
             }
-            TokenKind::String(s) => Expr::Literal(Value::String(Arc::from(s))),
+            TokenKind::String(s) => literal(Value::String(Arc::from(s))),
             TokenKind::Number(text) => self.number(&text, offset)?,
             TokenKind::DateTime(text) => {
-                let value = DateTime::parse_datetime(&text).ok_or_else(|| Error::syntax(offset, format!("invalid date '@{text}'")))?;
+                let value = DateTime::parse_datetime(&text)
+                    .ok_or_else(|| Error::syntax(offset, format!("invalid date '@{text}'")))?;
                 if value.is_date_only() && !text.contains('T') {
-                    Expr::Literal(Value::Date(value))
+                    literal(Value::Date(value))
                 } else {
-                    Expr::Literal(Value::DateTime(value))
+                    literal(Value::DateTime(value))
                 }
             }
             TokenKind::Time(text) => {
-                let value = Time::parse(&text).ok_or_else(|| Error::syntax(offset, format!("invalid time '@T{text}'")))?;
-                Expr::Literal(Value::Time(value))
+                let value = Time::parse(&text)
+                    .ok_or_else(|| Error::syntax(offset, format!("invalid time '@T{text}'")))?;
+                literal(Value::Time(value))
             }
             TokenKind::Variable(name) => variable(&name),
             TokenKind::Special(name) => match name.as_str() {
@@ -218,11 +276,14 @@ impl Parser {
                 if self.is_symbol("(") {
                     self.call(None, &name, offset)?
                 } else if !quoted && name == "true" {
-                    Expr::Literal(Value::Boolean(true))
+                    literal(Value::Boolean(true))
                 } else if !quoted && name == "false" {
-                    Expr::Literal(Value::Boolean(false))
+                    literal(Value::Boolean(false))
                 } else {
-                    Expr::Path { start: None, steps: Box::new([Step::new(&name)]) }
+                    Expr::Path {
+                        start: None,
+                        steps: Box::new([Step::new(&name)]),
+                    }
                 }
             }
             TokenKind::Symbol(s) => return Err(Error::syntax(offset, format!("unexpected '{s}'"))),
@@ -234,22 +295,33 @@ impl Parser {
     fn number(&mut self, text: &str, offset: usize) -> Result<Expr> {
         let unit = match &self.peek().kind {
             TokenKind::String(unit) => Some((unit.clone(), false)),
-            TokenKind::Identifier { name, quoted: false } if calendar_keyword(name).is_some() => Some((name.clone(), true)),
+            TokenKind::Identifier {
+                name,
+                quoted: false,
+            } if calendar_keyword(name).is_some() => Some((name.clone(), true)),
             _ => None,
         };
         let invalid = || Error::syntax(offset, format!("invalid number '{text}'"));
         if let Some((unit, calendar)) = unit {
             self.advance();
             let value = Decimal::from_str(text).map_err(|_| invalid())?;
-            let quantity = Quantity { value, unit: Arc::from(unit), calendar };
-            return Ok(Expr::Literal(Value::Quantity(quantity)));
+            let quantity = Quantity {
+                value,
+                unit: Arc::from(unit),
+                calendar,
+            };
+            return Ok(literal(Value::Quantity(quantity)));
         }
         if text.contains('.') {
-            Ok(Expr::Literal(Value::Decimal(Decimal::from_str(text).map_err(|_| invalid())?)))
+            Ok(literal(Value::Decimal(
+                Decimal::from_str(text).map_err(|_| invalid())?,
+            )))
         } else {
             match text.parse::<i64>() {
-                Ok(i) => Ok(Expr::Literal(Value::Integer(i))),
-                Err(_) => Ok(Expr::Literal(Value::Decimal(Decimal::from_str(text).map_err(|_| invalid())?))),
+                Ok(i) => Ok(literal(Value::Integer(i))),
+                Err(_) => Ok(literal(Value::Decimal(
+                    Decimal::from_str(text).map_err(|_| invalid())?,
+                ))),
             }
         }
     }
@@ -261,15 +333,25 @@ impl Parser {
             return Err(Error::syntax(token.offset, "expected a type name"));
         };
         if self.is_symbol(".") {
-            if let Some(Token { kind: TokenKind::Identifier { name: second, .. }, .. }) = self.tokens.get(self.pos + 1).cloned() {
+            if let Some(Token {
+                kind: TokenKind::Identifier { name: second, .. },
+                ..
+            }) = self.tokens.get(self.pos + 1).cloned()
+            {
                 if let Some(namespace) = namespace(&first) {
                     self.advance();
                     self.advance();
-                    return Ok(TypeSpec { namespace: Some(namespace), name: second.into() });
+                    return Ok(TypeSpec {
+                        namespace: Some(namespace),
+                        name: second.into(),
+                    });
                 }
             }
         }
-        Ok(TypeSpec { namespace: None, name: first.into() })
+        Ok(TypeSpec {
+            namespace: None,
+            name: first.into(),
+        })
     }
 
     fn call(&mut self, target: Option<Expr>, name: &str, offset: usize) -> Result<Expr> {
@@ -286,30 +368,45 @@ impl Parser {
             }
         }
         self.expect(")")?;
-        let (func, min, max) =
-            Func::lookup(name).ok_or_else(|| Error::semantic(format!("unknown function '{name}' at offset {offset}")))?;
+        let (func, min, max) = Func::lookup(name).ok_or_else(|| {
+            Error::semantic(format!("unknown function '{name}' at offset {offset}"))
+        })?;
         if args.len() < min || args.len() > max {
-            return Err(Error::semantic(format!("function '{name}' takes {min} to {max} arguments, not {}", args.len())));
+            return Err(Error::semantic(format!(
+                "function '{name}' takes {min} to {max} arguments, not {}",
+                args.len()
+            )));
         }
         let type_arg = match func {
             Func::Is | Func::As | Func::OfType => Some(type_argument(&args[0])?),
             _ => None,
         };
         if matches!(func, Func::Iif) {
-            if let Expr::Literal(value) = &args[0] {
+            if let Expr::Literal(Item::Value(value)) = &args[0] {
                 if !matches!(value, Value::Boolean(_)) {
                     return Err(Error::semantic("the criterion of iif() must be a boolean"));
                 }
             }
         }
         let regex = match (func, args.first()) {
-            (Func::Matches | Func::MatchesFull | Func::ReplaceMatches, Some(Expr::Literal(Value::String(pattern)))) => {
-                Some(compile_regex(pattern, func == Func::MatchesFull)?)
-            }
+            (
+                Func::Matches | Func::MatchesFull | Func::ReplaceMatches,
+                Some(Expr::Literal(Item::Value(Value::String(pattern)))),
+            ) => Some(compile_regex(pattern, func == Func::MatchesFull)?),
             _ => None,
         };
-        Ok(Expr::Call(Box::new(Call { target, func, args, type_arg, regex })))
+        Ok(Expr::Call(Box::new(Call {
+            target,
+            func,
+            args,
+            type_arg,
+            regex,
+        })))
     }
+}
+
+fn literal(value: Value) -> Expr {
+    Expr::Literal(Item::Value(value))
 }
 
 fn namespace(name: &str) -> Option<Namespace> {
@@ -324,10 +421,18 @@ fn namespace(name: &str) -> Option<Namespace> {
 fn type_argument(arg: &Expr) -> Result<TypeSpec> {
     if let Expr::Path { start: None, steps } = arg {
         match &steps[..] {
-            [only] => return Ok(TypeSpec { namespace: None, name: only.name.clone() }),
+            [only] => {
+                return Ok(TypeSpec {
+                    namespace: None,
+                    name: only.name.clone(),
+                })
+            }
             [first, second] => {
                 if let Some(namespace) = namespace(&first.name) {
-                    return Ok(TypeSpec { namespace: Some(namespace), name: second.name.clone() });
+                    return Ok(TypeSpec {
+                        namespace: Some(namespace),
+                        name: second.name.clone(),
+                    });
                 }
             }
             _ => {}
@@ -338,14 +443,19 @@ fn type_argument(arg: &Expr) -> Result<TypeSpec> {
 
 /// Compiles a FHIRPath regular expression: `.` matches newlines; `full` anchors both ends.
 pub(crate) fn compile_regex(pattern: &str, full: bool) -> Result<Regex> {
-    let source = if full { format!("(?s)\\A(?:{pattern})\\z") } else { format!("(?s){pattern}") };
-    Regex::new(&source).map_err(|e| Error::semantic(format!("invalid regular expression '{pattern}': {e}")))
+    let source = if full {
+        format!("(?s)\\A(?:{pattern})\\z")
+    } else {
+        format!("(?s){pattern}")
+    };
+    Regex::new(&source)
+        .map_err(|e| Error::semantic(format!("invalid regular expression '{pattern}': {e}")))
 }
 
 /// `%name`: the predefined constants become literals; everything else is looked up when
 /// evaluating.
 fn variable(name: &str) -> Expr {
-    let constant = |s: &str| Expr::Literal(Value::String(Arc::from(s)));
+    let constant = |s: &str| literal(Value::String(Arc::from(s)));
     match name {
         "ucum" => constant("http://unitsofmeasure.org"),
         "sct" => constant("http://snomed.info/sct"),
@@ -369,7 +479,13 @@ mod tests {
     #[test]
     fn precedence_binds_is_tighter_than_comparison() {
         let expr = parse("1 > 2 is Boolean").expect("parse");
-        assert!(matches!(expr, Expr::Binary { op: BinaryOp::Greater, .. }));
+        assert!(matches!(
+            expr,
+            Expr::Binary {
+                op: BinaryOp::Greater,
+                ..
+            }
+        ));
         let expr = parse("-1.convertsToInteger()").expect("parse");
         assert!(matches!(expr, Expr::Negate(_)));
     }

@@ -43,7 +43,10 @@ fn dec(text: &str) -> Decimal {
 
 impl Canonical {
     fn scalar(factor: Decimal) -> Canonical {
-        Canonical { factor, dims: [0; DIMS] }
+        Canonical {
+            factor,
+            dims: [0; DIMS],
+        }
     }
 
     fn base(dim: usize, factor: Decimal) -> Canonical {
@@ -57,7 +60,10 @@ impl Canonical {
         for (d, o) in dims.iter_mut().zip(other.dims) {
             *d = d.checked_add(o)?;
         }
-        Some(Canonical { factor: self.factor.checked_mul(other.factor)?, dims })
+        Some(Canonical {
+            factor: self.factor.checked_mul(other.factor)?,
+            dims,
+        })
     }
 
     fn div(self, other: Canonical) -> Option<Canonical> {
@@ -65,7 +71,10 @@ impl Canonical {
         for (d, o) in dims.iter_mut().zip(other.dims) {
             *d = d.checked_sub(o)?;
         }
-        Some(Canonical { factor: self.factor.checked_div(other.factor)?, dims })
+        Some(Canonical {
+            factor: self.factor.checked_div(other.factor)?,
+            dims,
+        })
     }
 
     fn pow(self, exponent: i32) -> Option<Canonical> {
@@ -88,7 +97,10 @@ fn derived(factor: &str, m: i8, g: i8, s: i8, c: i8) -> Canonical {
     dims[1] = g;
     dims[2] = s;
     dims[5] = c;
-    Canonical { factor: dec(factor), dims }
+    Canonical {
+        factor: dec(factor),
+        dims,
+    }
 }
 
 /// Looks up a unit atom (without prefix); the flag says whether metric prefixes apply.
@@ -199,7 +211,10 @@ fn component(text: &str) -> Option<Canonical> {
         Some(_) => return None,
         None => text,
     };
-    if let Some(rest) = text.strip_prefix("10*").or_else(|| text.strip_prefix("10^")) {
+    if let Some(rest) = text
+        .strip_prefix("10*")
+        .or_else(|| text.strip_prefix("10^"))
+    {
         return ten_to(rest.parse().ok()?).map(Canonical::scalar);
     }
     if text.bytes().all(|b| b.is_ascii_digit()) && !text.is_empty() {
@@ -288,7 +303,11 @@ fn expression(text: &str) -> Option<Canonical> {
             }
             None => break,
         };
-        result = if dividing { result.div(term)? } else { result.mul(term)? };
+        result = if dividing {
+            result.div(term)?
+        } else {
+            result.mul(term)?
+        };
         first = false;
         match chars.next() {
             Some((_, '.')) => dividing = false,
@@ -333,7 +352,11 @@ fn calendar_ucum(unit: CalendarUnit) -> &'static str {
 impl Quantity {
     /// A quantity with a UCUM unit.
     pub fn new(value: Decimal, unit: &str) -> Quantity {
-        Quantity { value, unit: Arc::from(unit), calendar: false }
+        Quantity {
+            value,
+            unit: Arc::from(unit),
+            calendar: false,
+        }
     }
 
     /// The value.
@@ -359,7 +382,11 @@ impl Quantity {
             .find(|&(i, c)| !(c.is_ascii_digit() || c == '.' || (i == 0 && (c == '+' || c == '-'))))
             .map_or(text.len(), |(i, _)| i);
         let number = &text[..end];
-        if number.is_empty() || number.starts_with('.') || number.ends_with('.') || number.matches('.').count() > 1 {
+        if number.is_empty()
+            || number.starts_with('.')
+            || number.ends_with('.')
+            || number.matches('.').count() > 1
+        {
             return None;
         }
         let value = Decimal::from_str(number).ok()?;
@@ -372,7 +399,11 @@ impl Quantity {
             return (!unit.contains('\'')).then(|| Quantity::new(value, unit));
         }
         calendar_keyword(rest)?;
-        Some(Quantity { value, unit: Arc::from(rest), calendar: true })
+        Some(Quantity {
+            value,
+            unit: Arc::from(rest),
+            calendar: true,
+        })
     }
 
     /// The calendar unit for date arithmetic: a keyword (quoted or not) or a definite UCUM time
@@ -426,7 +457,10 @@ impl Quantity {
         if a.dims != b.dims {
             return None;
         }
-        Some((self.value.checked_mul(a.factor)?, other.value.checked_mul(b.factor)?))
+        Some((
+            self.value.checked_mul(a.factor)?,
+            other.value.checked_mul(b.factor)?,
+        ))
     }
 
     /// Orders two quantities after unit conversion; `None` when not comparable.
@@ -437,7 +471,8 @@ impl Quantity {
 
     /// FHIRPath equivalence: comparable and equal at the precision of the less precise value.
     pub fn equivalent(&self, other: &Quantity) -> bool {
-        self.common_values(other).is_some_and(|(a, b)| crate::number::decimal_equivalent(a, b))
+        self.common_values(other)
+            .is_some_and(|(a, b)| crate::number::decimal_equivalent(a, b))
     }
 
     /// The value of `other` expressed in this quantity's unit.
@@ -455,14 +490,27 @@ impl Quantity {
     /// Sum or difference in this quantity's unit; `None` when the units are not comparable.
     pub(crate) fn add(&self, other: &Quantity, negate: bool) -> Option<Quantity> {
         let converted = self.convert_other(other)?;
-        let value = if negate { self.value.checked_sub(converted)? } else { self.value.checked_add(converted)? };
-        Some(Quantity { value, ..self.clone() })
+        let value = if negate {
+            self.value.checked_sub(converted)?
+        } else {
+            self.value.checked_add(converted)?
+        };
+        Some(Quantity {
+            value,
+            ..self.clone()
+        })
     }
 
     /// Product or quotient, with a unit built from both.
     pub(crate) fn multiply(&self, other: &Quantity, divide: bool) -> Option<Quantity> {
         let (a, b) = (self.ucum_unit(), other.ucum_unit());
-        let wrap = |u: &str| if u.contains(['.', '/']) { format!("({u})") } else { u.to_owned() };
+        let wrap = |u: &str| {
+            if u.contains(['.', '/']) {
+                format!("({u})")
+            } else {
+                u.to_owned()
+            }
+        };
         let (value, unit) = if divide {
             let value = self.value.checked_div(other.value)?;
             let unit = match (a, b) {
@@ -487,12 +535,17 @@ impl Quantity {
     /// The same amount expressed in `unit`; `None` when the units are not comparable.
     pub(crate) fn convert_to(&self, unit: &str) -> Option<Quantity> {
         let target = Quantity::new(Decimal::ONE, unit);
-        target.convert_other(self).map(|value| Quantity::new(value, unit))
+        target
+            .convert_other(self)
+            .map(|value| Quantity::new(value, unit))
     }
 
     /// The same unit with another value.
     pub(crate) fn with_value(&self, value: Decimal) -> Quantity {
-        Quantity { value, ..self.clone() }
+        Quantity {
+            value,
+            ..self.clone()
+        }
     }
 }
 
@@ -517,7 +570,10 @@ mod tests {
 
     #[test]
     fn grams_and_milligrams_compare() {
-        assert_eq!(q("4.0000", "g").compare(&q("4000.0", "mg")), Some(Ordering::Equal));
+        assert_eq!(
+            q("4.0000", "g").compare(&q("4000.0", "mg")),
+            Some(Ordering::Equal)
+        );
         assert!(q("4", "g").equivalent(&q("4040", "mg")));
         assert!(!q("1", "cm").comparable(&q("1", "s")));
         assert!(q("1", "cm").comparable(&q("1", "[in_i]")));
@@ -525,11 +581,18 @@ mod tests {
 
     #[test]
     fn products_and_quotients_convert() {
-        let area = q("2.0", "cm").multiply(&q("2.0", "m"), false).expect("product");
+        let area = q("2.0", "cm")
+            .multiply(&q("2.0", "m"), false)
+            .expect("product");
         assert_eq!(area.compare(&q("0.040", "m2")), Some(Ordering::Equal));
-        let ratio = q("4.0", "g").multiply(&q("2.0", "m"), true).expect("quotient");
+        let ratio = q("4.0", "g")
+            .multiply(&q("2.0", "m"), true)
+            .expect("quotient");
         assert_eq!(ratio.compare(&q("2", "g/m")), Some(Ordering::Equal));
-        assert_eq!(q("185", "[lb_av]").compare(&q("185", "kg")), Some(Ordering::Less));
+        assert_eq!(
+            q("185", "[lb_av]").compare(&q("185", "kg")),
+            Some(Ordering::Less)
+        );
         assert!(expression("mm[Hg]").is_some());
         assert!(expression("mg/dL").is_some());
         assert!(expression("10*3/uL").is_some());
@@ -537,9 +600,17 @@ mod tests {
 
     #[test]
     fn calendar_years_are_not_ucum_years() {
-        let year = Quantity { value: Decimal::ONE, unit: Arc::from("year"), calendar: true };
+        let year = Quantity {
+            value: Decimal::ONE,
+            unit: Arc::from("year"),
+            calendar: true,
+        };
         assert_eq!(year.compare(&q("1", "a")), None);
-        let week = Quantity { value: Decimal::ONE, unit: Arc::from("week"), calendar: true };
+        let week = Quantity {
+            value: Decimal::ONE,
+            unit: Arc::from("week"),
+            calendar: true,
+        };
         assert_eq!(week.compare(&q("7", "d")), Some(Ordering::Equal));
     }
 }

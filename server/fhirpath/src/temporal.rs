@@ -140,7 +140,13 @@ fn parse_time_part(s: &[u8]) -> Option<(Time, usize)> {
     if hour > 23 {
         return None;
     }
-    let mut time = Time { hour: hour as u8, minute: 0, second: 0, millis: 0, precision: Precision::Hour };
+    let mut time = Time {
+        hour: hour as u8,
+        minute: 0,
+        second: 0,
+        millis: 0,
+        precision: Precision::Hour,
+    };
     let mut i = 2;
     if s.get(i) == Some(&b':') {
         let minute = digits(&s[i + 1..], 2)?;
@@ -169,7 +175,10 @@ fn parse_time_part(s: &[u8]) -> Option<(Time, usize)> {
                 }
                 let mut millis = 0u16;
                 for k in 0..3 {
-                    let digit = s.get(start + k).filter(|_| start + k < end).map_or(0, |b| u16::from(b - b'0'));
+                    let digit = s
+                        .get(start + k)
+                        .filter(|_| start + k < end)
+                        .map_or(0, |b| u16::from(b - b'0'));
                     millis = millis * 10 + digit;
                 }
                 time.millis = millis;
@@ -286,7 +295,15 @@ impl DateTime {
     /// Keeps only what a date holds.
     pub(crate) fn to_date(self) -> DateTime {
         let precision = self.precision.min(Precision::Day);
-        DateTime { hour: 0, minute: 0, second: 0, millis: 0, precision, offset: None, ..self }
+        DateTime {
+            hour: 0,
+            minute: 0,
+            second: 0,
+            millis: 0,
+            precision,
+            offset: None,
+            ..self
+        }
     }
 
     /// The time-of-day part of a date-time with a time.
@@ -334,7 +351,10 @@ impl DateTime {
         match self.offset {
             Some(offset) if offset != 0 && self.precision >= Precision::Hour => self
                 .with_local_millis(self.local_millis() - i64::from(offset) * MS_PER_MINUTE)
-                .map_or(self, |utc| DateTime { offset: Some(0), ..utc }),
+                .map_or(self, |utc| DateTime {
+                    offset: Some(0),
+                    ..utc
+                }),
             _ => self,
         }
     }
@@ -348,7 +368,10 @@ impl DateTime {
             _ if timed => return None,
             _ => (*self, *other),
         };
-        let levels = a.precision.comparison_level().min(b.precision.comparison_level());
+        let levels = a
+            .precision
+            .comparison_level()
+            .min(b.precision.comparison_level());
         let fields = |v: &DateTime| {
             [
                 i64::from(v.year),
@@ -366,7 +389,8 @@ impl DateTime {
                 other => return Some(other),
             }
         }
-        (a.precision.comparison_level() == b.precision.comparison_level()).then_some(Ordering::Equal)
+        (a.precision.comparison_level() == b.precision.comparison_level())
+            .then_some(Ordering::Equal)
     }
 
     /// FHIRPath equivalence: same precision and equal.
@@ -380,7 +404,10 @@ impl DateTime {
     pub(crate) fn add(&self, amount: i64, unit: CalendarUnit) -> Result<DateTime> {
         let overflow = || Error::execution("date arithmetic out of range");
         let (amount, unit) = match unit {
-            CalendarUnit::Week => (amount.checked_mul(7).ok_or_else(overflow)?, CalendarUnit::Day),
+            CalendarUnit::Week => (
+                amount.checked_mul(7).ok_or_else(overflow)?,
+                CalendarUnit::Day,
+            ),
             other => (amount, other),
         };
         match unit {
@@ -420,7 +447,12 @@ impl DateTime {
         let month = (total.rem_euclid(12) + 1) as u8;
         let year = year as i32;
         let day = self.day.min(days_in_month(year, month));
-        Ok(DateTime { year, month, day, ..*self })
+        Ok(DateTime {
+            year,
+            month,
+            day,
+            ..*self
+        })
     }
 
     fn add_millis(&self, millis: i64) -> Result<DateTime> {
@@ -440,7 +472,12 @@ impl DateTime {
 
     /// The earliest (`high == false`) or latest value this one may stand for, at `digits`
     /// precision (4 year … 8 day … 17 millisecond); `None` for an impossible precision.
-    pub(crate) fn boundary(&self, digits: Option<i64>, high: bool, date_only: bool) -> Option<DateTime> {
+    pub(crate) fn boundary(
+        &self,
+        digits: Option<i64>,
+        high: bool,
+        date_only: bool,
+    ) -> Option<DateTime> {
         let precision = match digits.unwrap_or(if date_only { 8 } else { 17 }) {
             4 => Precision::Year,
             6 => Precision::Month,
@@ -456,7 +493,11 @@ impl DateTime {
             v.month = if high { 12 } else { 1 };
         }
         if v.precision < Precision::Day {
-            v.day = if high { days_in_month(v.year, v.month) } else { 1 };
+            v.day = if high {
+                days_in_month(v.year, v.month)
+            } else {
+                1
+            };
         }
         if v.precision < Precision::Hour {
             v.hour = if high { 23 } else { 0 };
@@ -464,7 +505,11 @@ impl DateTime {
         if v.precision < Precision::Minute {
             // The HL7 suite (and the reference engines) give an hour's high boundary as
             // `hh:00:59.999`; FHIR data never has hour precision, so follow them.
-            v.minute = if high && v.precision != Precision::Hour { 59 } else { 0 };
+            v.minute = if high && v.precision != Precision::Hour {
+                59
+            } else {
+                0
+            };
         }
         if v.precision < Precision::Second {
             v.second = if high { 59 } else { 0 };
@@ -620,9 +665,15 @@ impl Time {
             CalendarUnit::Minute => MS_PER_MINUTE,
             CalendarUnit::Second => 1000,
             CalendarUnit::Millisecond => 1,
-            _ => return Err(Error::execution("a time can only move by hours, minutes, seconds or milliseconds")),
+            _ => {
+                return Err(Error::execution(
+                    "a time can only move by hours, minutes, seconds or milliseconds",
+                ))
+            }
         };
-        let millis = amount.checked_mul(unit_ms).ok_or_else(|| Error::execution("time arithmetic out of range"))?;
+        let millis = amount
+            .checked_mul(unit_ms)
+            .ok_or_else(|| Error::execution("time arithmetic out of range"))?;
         let base = self.as_datetime();
         let moved = base.add_millis(millis.rem_euclid(MS_PER_DAY))?;
         Ok(Time::from_datetime(moved))
@@ -640,7 +691,13 @@ impl Time {
         let mut v = self.as_datetime();
         v.day = 1;
         let filled = v.boundary(Some(17), high, false)?;
-        Some(Time::from_datetime(DateTime { precision, ..filled }.truncated()))
+        Some(Time::from_datetime(
+            DateTime {
+                precision,
+                ..filled
+            }
+            .truncated(),
+        ))
     }
 
     /// The precision in digits, as `precision()` reports it.
@@ -677,12 +734,24 @@ mod tests {
 
     #[test]
     fn parses_and_renders_every_precision() {
-        for text in ["2015", "2015-02", "2015-02-04", "2015-02-04T14", "2015-02-04T14:34", "2015-02-04T14:34:28.123+10:00"] {
+        for text in [
+            "2015",
+            "2015-02",
+            "2015-02-04",
+            "2015-02-04T14",
+            "2015-02-04T14:34",
+            "2015-02-04T14:34:28.123+10:00",
+        ] {
             let value = DateTime::parse_datetime(text).expect(text);
             assert_eq!(value.to_string(), text);
         }
         assert!(DateTime::parse_date("2015-02-30").is_none());
-        assert_eq!(Time::parse("14:34:28.123").map(|t| t.to_string()).as_deref(), Some("14:34:28.123"));
+        assert_eq!(
+            Time::parse("14:34:28.123")
+                .map(|t| t.to_string())
+                .as_deref(),
+            Some("14:34:28.123")
+        );
     }
 
     #[test]
@@ -704,6 +773,9 @@ mod tests {
     #[test]
     fn month_arithmetic_clamps_the_day() {
         let value = DateTime::parse_date("2020-01-31").expect("date");
-        assert_eq!(value.add(1, CalendarUnit::Month).expect("add").to_string(), "2020-02-29");
+        assert_eq!(
+            value.add(1, CalendarUnit::Month).expect("add").to_string(),
+            "2020-02-29"
+        );
     }
 }

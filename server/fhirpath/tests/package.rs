@@ -13,10 +13,16 @@ pub struct Core {
     pub search_parameters: Vec<(String, String)>,
 }
 
-const PACKAGE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../profiles/hl7.fhir.r4.core-4.0.1.tgz");
+const PACKAGE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../profiles/hl7.fhir.r4.core-4.0.1.tgz"
+);
 
 /// Test data shared with the other suites.
-pub const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata/fhirpath/");
+pub const TESTDATA: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/testdata/fhirpath/"
+);
 
 /// The core package, loaded on first use.
 pub fn core() -> &'static Core {
@@ -31,8 +37,14 @@ fn load() -> Core {
     let mut search_parameters = Vec::new();
     for entry in archive.entries().expect("tar entries") {
         let mut entry = entry.expect("tar entry");
-        let path = entry.path().expect("entry path").to_string_lossy().into_owned();
-        let Some(name) = path.strip_prefix("package/") else { continue };
+        let path = entry
+            .path()
+            .expect("entry path")
+            .to_string_lossy()
+            .into_owned();
+        let Some(name) = path.strip_prefix("package/") else {
+            continue;
+        };
         let is_definition = name.starts_with("StructureDefinition-");
         let is_search_parameter = name.starts_with("SearchParameter-");
         if !name.ends_with(".json") || !(is_definition || is_search_parameter) {
@@ -42,14 +54,21 @@ fn load() -> Core {
         entry.read_to_string(&mut text).expect("entry text");
         let json: Value = serde_json::from_str(&text).expect("entry JSON");
         if is_search_parameter {
-            if let (Some(id), Some(expression)) = (json["id"].as_str(), json["expression"].as_str()) {
+            if let (Some(id), Some(expression)) = (json["id"].as_str(), json["expression"].as_str())
+            {
                 search_parameters.push((id.to_owned(), expression.to_owned()));
             }
-        } else if matches!(json["kind"].as_str(), Some("primitive-type" | "complex-type" | "resource")) {
+        } else if matches!(
+            json["kind"].as_str(),
+            Some("primitive-type" | "complex-type" | "resource")
+        ) {
             definitions.push(json);
         }
     }
-    Core { model: Model::from_definitions(&definitions), search_parameters }
+    Core {
+        model: Model::from_definitions(&definitions),
+        search_parameters,
+    }
 }
 
 /// An input resource of the HL7 suite, by file name.

@@ -26,6 +26,23 @@ pub(crate) use navigate::root_item;
 /// A collection under construction.
 pub(crate) type Buf<'a> = SmallVec<[Item<'a>; 2]>;
 
+/// An evaluated operand: borrowed when it is a literal or `$this`.
+pub(crate) enum Operand<'s, 'a> {
+    Borrowed(&'s [Item<'a>]),
+    Owned(Buf<'a>),
+}
+
+impl<'a> std::ops::Deref for Operand<'_, 'a> {
+    type Target = [Item<'a>];
+
+    fn deref(&self) -> &[Item<'a>] {
+        match self {
+            Operand::Borrowed(items) => items,
+            Operand::Owned(items) => items,
+        }
+    }
+}
+
 /// What `$this`, `$index` and `$total` are.
 #[derive(Clone, Copy)]
 pub(crate) struct Scope<'s, 'a> {
@@ -36,7 +53,11 @@ pub(crate) struct Scope<'s, 'a> {
 
 impl<'s, 'a> Scope<'s, 'a> {
     fn item(this: &'s Item<'a>, index: usize) -> Self {
-        Scope { this: std::slice::from_ref(this), index: Some(index), total: None }
+        Scope {
+            this: std::slice::from_ref(this),
+            index: Some(index),
+            total: None,
+        }
     }
 }
 
@@ -52,16 +73,32 @@ pub(crate) struct Evaluator<'x, 'a> {
 }
 
 /// The System type names, which `is` and `as` accept besides the model's.
-const SYSTEM_TYPES: [&str; 9] = ["Boolean", "String", "Integer", "Decimal", "Date", "DateTime", "Time", "Quantity", "Any"];
+const SYSTEM_TYPES: [&str; 9] = [
+    "Boolean", "String", "Integer", "Decimal", "Date", "DateTime", "Time", "Quantity", "Any",
+];
 
 impl<'x, 'a> Evaluator<'x, 'a> {
     /// Evaluates `expr` against `resource`.
-    pub(crate) fn run(expr: &Expr, resource: &'a Json, env: &'x Environment<'a>) -> Result<Vec<Item<'a>>> {
+    pub(crate) fn run(
+        expr: &Expr,
+        resource: &'a Json,
+        env: &'x Environment<'a>,
+    ) -> Result<Vec<Item<'a>>> {
         let model = env.model;
         let root = root_item(model, resource);
-        let evaluator = Evaluator { env, model, resource: root.clone(), root_json: Some(resource), now: Cell::new(None) };
+        let evaluator = Evaluator {
+            env,
+            model,
+            resource: root.clone(),
+            root_json: Some(resource),
+            now: Cell::new(None),
+        };
         let this: &[Item<'a>] = root.as_slice();
-        let scope = Scope { this, index: None, total: None };
+        let scope = Scope {
+            this,
+            index: None,
+            total: None,
+        };
         let mut out = Buf::new();
         evaluator.eval(expr, scope, &mut out)?;
         Ok(out.into_vec())
@@ -86,8 +123,8 @@ impl<'x, 'a> Evaluator<'x, 'a> {
     pub(crate) fn eval(&self, expr: &Expr, scope: Scope<'_, 'a>, out: &mut Buf<'a>) -> Result<()> {
         match expr {
             Expr::Empty => Ok(()),
-            Expr::Literal(value) => {
-                out.push(Item::Value(value.clone()));
+            Expr::Literal(item) => {
+                out.push(item.clone());
                 Ok(())
             }
             Expr::This => {
@@ -109,7 +146,9 @@ impl<'x, 'a> Evaluator<'x, 'a> {
             Expr::Indexer { target, index } => {
                 let items = self.collect(target, scope)?;
                 let index = self.collect(index, scope)?;
-                let Some(i) = self.integer_arg(&index, "an index")? else { return Ok(()) };
+                let Some(i) = self.integer_arg(&index, "an index")? else {
+                    return Ok(());
+                };
                 if let Some(item) = usize::try_from(i).ok().and_then(|i| items.get(i)) {
                     out.push(item.clone());
                 }
@@ -120,7 +159,9 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                 let items = self.collect(operand, scope)?;
                 operators::negate(self, &items, out)
             }
-            Expr::Binary { op, left, right } => operators::binary(self, *op, left, right, scope, out),
+            Expr::Binary { op, left, right } => {
+                operators::binary(self, *op, left, right, scope, out)
+            }
             Expr::TypeOp { op, operand, ty } => {
                 let items = self.collect(operand, scope)?;
                 match op {
@@ -147,6 +188,19 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         }
     }
 
+    /// Evaluates an operand, lending literals and `$this` instead of copying them.
+    pub(crate) fn operand<'s>(
+        &self,
+        expr: &'s Expr,
+        scope: Scope<'s, 'a>,
+    ) -> Result<Operand<'s, 'a>> {
+        Ok(match expr {
+            Expr::Literal(item) => Operand::Borrowed(std::slice::from_ref(item)),
+            Expr::This => Operand::Borrowed(scope.this),
+            _ => Operand::Owned(self.collect(expr, scope)?),
+        })
+    }
+
     /// Evaluates into a fresh buffer.
     pub(crate) fn collect(&self, expr: &Expr, scope: Scope<'_, 'a>) -> Result<Buf<'a>> {
         let mut out = Buf::new();
@@ -165,9 +219,9 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                     out.extend(items.iter().cloned());
                     Ok(())
                 }
-                Some(Variable::Unsupported) => {
-                    Err(Error::execution(format!("variable %{name} is a JSON object given by value; pass it as a node variable")))
-                }
+                Some(Variable::Unsupported) => Err(Error::execution(format!(
+                    "variable %{name} is a JSON object given by value; pass it as a node variable"
+                ))),
                 None => Err(Error::semantic(format!("unknown variable %{name}"))),
             },
         }
@@ -175,7 +229,13 @@ impl<'x, 'a> Evaluator<'x, 'a> {
 
     /// A path: the start (or `$this`), then member steps. A path without start may begin with
     /// the type of the context (`Patient.name`).
-    fn path(&self, start: Option<&Expr>, steps: &[crate::ast::Step], scope: Scope<'_, 'a>, out: &mut Buf<'a>) -> Result<()> {
+    fn path(
+        &self,
+        start: Option<&Expr>,
+        steps: &[crate::ast::Step],
+        scope: Scope<'_, 'a>,
+        out: &mut Buf<'a>,
+    ) -> Result<()> {
         if self.strict() {
             self.check_cast_member(start, steps)?;
         }
@@ -186,14 +246,21 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                 (&started, steps)
             }
             None => {
-                let Some((first, rest)) = steps.split_first() else { return Ok(()) };
-                if first.name.starts_with(|c: char| c.is_ascii_uppercase()) {
-                    if let Some(matched) = self.type_prefix(scope.this, &first.name)? {
-                        started = matched;
-                        (&started, rest)
-                    } else {
-                        (scope.this, steps)
-                    }
+                let Some((first, rest)) = steps.split_first() else {
+                    return Ok(());
+                };
+                if !first.name.starts_with(|c: char| c.is_ascii_uppercase()) {
+                    (scope.this, steps)
+                } else if scope
+                    .this
+                    .iter()
+                    .all(|item| self.has_type_named(item, &first.name))
+                    && !scope.this.is_empty()
+                {
+                    (scope.this, rest)
+                } else if let Some(matched) = self.type_prefix(scope.this, &first.name)? {
+                    started = matched;
+                    (&started, rest)
                 } else {
                     (scope.this, steps)
                 }
@@ -210,8 +277,12 @@ impl<'x, 'a> Evaluator<'x, 'a> {
     /// a Quantity.
     fn check_cast_member(&self, start: Option<&Expr>, steps: &[crate::ast::Step]) -> Result<()> {
         let spec = match start {
-            Some(Expr::TypeOp { op: TypeOp::As, ty, .. }) => ty,
-            Some(Expr::Call(call)) if matches!(call.func, crate::ast::Func::As | crate::ast::Func::OfType) => {
+            Some(Expr::TypeOp {
+                op: TypeOp::As, ty, ..
+            }) => ty,
+            Some(Expr::Call(call))
+                if matches!(call.func, crate::ast::Func::As | crate::ast::Func::OfType) =>
+            {
                 match &call.type_arg {
                     Some(ty) => ty,
                     None => return Ok(()),
@@ -221,8 +292,14 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         };
         let ty = self.model.type_id(&spec.name);
         if let Some(step) = steps.first() {
-            if ty.is_known() && spec.namespace != Some(Namespace::System) && self.model.member(ty, &step.name).is_none() {
-                return Err(Error::semantic(format!("'{}' is not an element of {}", step.name, spec.name)));
+            if ty.is_known()
+                && spec.namespace != Some(Namespace::System)
+                && self.model.member(ty, &step.name).is_none()
+            {
+                return Err(Error::semantic(format!(
+                    "'{}' is not an element of {}",
+                    step.name, spec.name
+                )));
             }
         }
         Ok(())
@@ -231,7 +308,11 @@ impl<'x, 'a> Evaluator<'x, 'a> {
     /// When `name` is a type name: the items of the context of that type. `None` when it is not
     /// a type name, so the path navigates a member of that name instead.
     fn type_prefix(&self, this: &[Item<'a>], name: &str) -> Result<Option<Buf<'a>>> {
-        let matched: Buf<'a> = this.iter().filter(|item| self.has_type_named(item, name)).cloned().collect();
+        let matched: Buf<'a> = this
+            .iter()
+            .filter(|item| self.has_type_named(item, name))
+            .cloned()
+            .collect();
         if !matched.is_empty() {
             return Ok(Some(matched));
         }
@@ -247,7 +328,10 @@ impl<'x, 'a> Evaluator<'x, 'a> {
     /// Whether a node's type is `name` or derives from it.
     fn has_type_named(&self, item: &Item<'a>, name: &str) -> bool {
         match item {
-            Item::Node(node) => node.type_name == name || (node.ty.is_known() && self.model.derives_from(node.ty, name)),
+            Item::Node(node) => {
+                node.type_name == name
+                    || (node.ty.is_known() && self.model.derives_from(node.ty, name))
+            }
             Item::Value(_) => false,
         }
     }
@@ -259,7 +343,13 @@ impl<'x, 'a> Evaluator<'x, 'a> {
             return Ok(());
         };
         match item {
-            Item::Node(node) => self.member(node, &step.name, &step.ext_name, &mut |child| self.walk(&child, rest, out)),
+            Item::Node(node) => self.member(
+                node,
+                &step.name,
+                &step.ext_name,
+                &step.cache,
+                &mut |child| self.walk(&child, rest, out),
+            ),
             Item::Value(Value::Type { namespace, name }) => {
                 let field = match &*step.name {
                     "namespace" => Some(Item::string(namespace)),
@@ -271,7 +361,10 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                     None => Ok(()),
                 }
             }
-            Item::Value(_) if self.strict() => Err(Error::semantic(format!("a computed value has no element '{}'", step.name))),
+            Item::Value(_) if self.strict() => Err(Error::semantic(format!(
+                "a computed value has no element '{}'",
+                step.name
+            ))),
             Item::Value(_) => Ok(()),
         }
     }
@@ -300,7 +393,9 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         }
         Ok(match item {
             Item::Value(value) => {
-                spec.namespace != Some(Namespace::Fhir) && (value.type_name() == name || name == "Any") && system_name
+                spec.namespace != Some(Namespace::Fhir)
+                    && (value.type_name() == name || name == "Any")
+                    && system_name
             }
             Item::Node(node) => {
                 if spec.namespace == Some(Namespace::System) {
@@ -323,6 +418,9 @@ impl<'x, 'a> Evaluator<'x, 'a> {
 
     /// A node's FHIR type as `type()` reports it.
     pub(crate) fn node_type_info(node: &Node<'a>) -> Value {
-        Value::Type { namespace: "FHIR", name: std::sync::Arc::from(node.type_name) }
+        Value::Type {
+            namespace: "FHIR",
+            name: std::sync::Arc::from(node.type_name),
+        }
     }
 }

@@ -1,12 +1,14 @@
 //! Navigation over FHIR JSON: members with choice types and `_name` primitive companions,
 //! `children()` and `descendants()`, typed by the model.
 
+use std::sync::atomic::AtomicU64;
+
 use serde_json::{Map, Value as Json};
 
 use super::{Buf, Evaluator};
 use crate::error::{Error, Result};
 use crate::item::{Item, Node};
-use crate::model::{Element, Model, TypeId, TypeKind};
+use crate::model::{Choice, Element, Model, TypeId, TypeKind};
 
 /// FHIR primitive type names, for typing choice properties when the model lacks the parent.
 const PRIMITIVES: [&str; 20] = [
@@ -38,7 +40,13 @@ pub(crate) fn root_item<'a>(model: &Model, value: &'a Json) -> Option<Item<'a>> 
     if value.is_null() {
         return None;
     }
-    Some(Item::Node(typed(model, Some(value), None, TypeId::UNKNOWN, None)))
+    Some(Item::Node(typed(
+        model,
+        Some(value),
+        None,
+        TypeId::UNKNOWN,
+        None,
+    )))
 }
 
 /// A node of declared type `ty`; resources (and values of unknown type) that carry a
@@ -52,10 +60,19 @@ pub(crate) fn typed<'a>(
 ) -> Node<'a> {
     let may_be_resource = !ty.is_known() || model.kind(ty) == Some(TypeKind::Resource);
     if may_be_resource {
-        if let Some(resource_type) = value.and_then(|v| v.get("resourceType")).and_then(Json::as_str) {
+        let object = value.and_then(Json::as_object);
+        if let Some(resource_type) = object
+            .and_then(|o| lookup_pair(o, "resourceType", None).0)
+            .and_then(Json::as_str)
+        {
             let id = model.type_id(resource_type);
             let type_name = model.type_name(id).unwrap_or(resource_type);
-            return Node { value, extension, type_name, ty: id };
+            return Node {
+                value,
+                extension,
+                type_name,
+                ty: id,
+            };
         }
     }
     let type_name = match type_name {
@@ -68,7 +85,36 @@ pub(crate) fn typed<'a>(
             _ => "Element",
         },
     };
-    Node { value, extension, type_name, ty }
+    Node {
+        value,
+        extension,
+        type_name,
+        ty,
+    }
+}
+
+/// Looks up `key` and, when asked, `ext_key` in one pass. FHIR objects are small: comparing
+/// keys in order beats hashing both names with the map's SipHash.
+fn lookup_pair<'j>(
+    object: &'j Map<String, Json>,
+    key: &str,
+    ext_key: Option<&str>,
+) -> (Option<&'j Json>, Option<&'j Json>) {
+    if object.len() > 24 {
+        return (object.get(key), ext_key.and_then(|k| object.get(k)));
+    }
+    let (mut value, mut extension) = (None, None);
+    for (k, v) in object {
+        if k == key {
+            value = Some(v);
+            if ext_key.is_none() {
+                break;
+            }
+        } else if ext_key == Some(k.as_str()) {
+            extension = Some(v);
+        }
+    }
+    (value, extension)
 }
 
 /// The type a choice property's suffix names (`Quantity` in `valueQuantity`), without a model.
@@ -79,7 +125,10 @@ fn suffix_type(model: &Model, suffix: &str) -> (TypeId, Option<&'static str>) {
     }
     let primitive = PRIMITIVES.iter().find(|p| {
         let mut chars = p.chars();
-        chars.next().is_some_and(|c| suffix.starts_with(c.to_ascii_uppercase())) && suffix.get(1..) == Some(chars.as_str())
+        chars
+            .next()
+            .is_some_and(|c| suffix.starts_with(c.to_ascii_uppercase()))
+            && suffix.get(1..) == Some(chars.as_str())
     });
     match primitive {
         Some(name) => {
@@ -91,30 +140,45 @@ fn suffix_type(model: &Model, suffix: &str) -> (TypeId, Option<&'static str>) {
 }
 
 impl<'x, 'a> Evaluator<'x, 'a> {
-    /// Calls `f` with each child called `name`; `ext_name` is `_name`.
-    pub(crate) fn member(&self, node: &Node<'a>, name: &str, ext_name: &str, f: &mut dyn FnMut(Item<'a>) -> Result<()>) -> Result<()> {
+    /// Calls `f` with each child called `name`; `ext_name` is `_name`; `cache` remembers the
+    /// model lookup for this name.
+    pub(crate) fn member(
+        &self,
+        node: &Node<'a>,
+        name: &str,
+        ext_name: &str,
+        cache: &AtomicU64,
+        f: &mut dyn FnMut(Item<'a>) -> Result<()>,
+    ) -> Result<()> {
         let object = match (node.value, node.extension) {
             (Some(Json::Object(object)), _) => object,
             (_, Some(Json::Object(object))) => object,
             _ => return Ok(()),
         };
-        match self.model.member(node.ty, name) {
-            Some((_, Some(_))) => {
-                Err(Error::semantic(format!("'{}' is a choice type property; use the element name instead", name)))
+        match self.model.member_cached(node.ty, name, cache) {
+            Some((_, Some(_))) => Err(Error::semantic(format!(
+                "'{}' is a choice type property; use the element name instead",
+                name
+            ))),
+            Some((element, None)) if element.is_choice => {
+                self.choice(object, node.ty, name, element, f)
             }
-            Some((element, None)) if element.is_choice => self.choice(object, node.ty, name, element, f),
             Some((element, None)) => match element.choices.first() {
-                Some(choice) => self.property(object, name, ext_name, choice.ty, Some(choice.type_name), f),
+                Some(choice) => {
+                    self.property(object, name, ext_name, choice.ty, Some(choice.type_name), f)
+                }
                 None => self.property(object, name, ext_name, TypeId::UNKNOWN, None, f),
             },
             None => {
                 if self.strict() && node.ty.is_known() {
-                    return Err(Error::semantic(format!("'{}' is not an element of {}", name, node.type_name)));
+                    return Err(Error::semantic(format!(
+                        "'{}' is not an element of {}",
+                        name, node.type_name
+                    )));
                 }
-                if object.contains_key(name) || object.contains_key(ext_name) {
-                    self.property(object, name, ext_name, TypeId::UNKNOWN, None, f)
-                } else {
-                    self.untyped_choice(object, name, f)
+                match lookup_pair(object, name, Some(ext_name)) {
+                    (None, None) => self.untyped_choice(object, name, f),
+                    (value, extension) => self.emit(value, extension, TypeId::UNKNOWN, None, f),
                 }
             }
         }
@@ -130,36 +194,58 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         type_name: Option<&'static str>,
         f: &mut dyn FnMut(Item<'a>) -> Result<()>,
     ) -> Result<()> {
-        let value = object.get(key);
-        let primitive = !ty.is_known() || matches!(self.model.kind(ty), Some(TypeKind::Primitive(_)));
-        let extension = if primitive { object.get(ext_key) } else { None };
-        let mut emit = |value: Option<&'a Json>, extension: Option<&'a Json>| {
+        let primitive = self.may_be_primitive(ty);
+        let (value, extension) = lookup_pair(object, key, primitive.then_some(ext_key));
+        self.emit(value, extension, ty, type_name, f)
+    }
+
+    /// Whether a type's values may have a `_name` companion.
+    fn may_be_primitive(&self, ty: TypeId) -> bool {
+        !ty.is_known() || matches!(self.model.kind(ty), Some(TypeKind::Primitive(_)))
+    }
+
+    /// Emits a property's value(s), pairing array entries with their companions by position.
+    fn emit(
+        &self,
+        value: Option<&'a Json>,
+        extension: Option<&'a Json>,
+        ty: TypeId,
+        type_name: Option<&'static str>,
+        f: &mut dyn FnMut(Item<'a>) -> Result<()>,
+    ) -> Result<()> {
+        let mut emit_one = |value: Option<&'a Json>, extension: Option<&'a Json>| {
             let value = value.filter(|v| !v.is_null());
             let extension = extension.filter(|e| !e.is_null());
             if value.is_none() && extension.is_none() {
                 return Ok(());
             }
-            f(Item::Node(typed(self.model, value, extension, ty, type_name)))
+            f(Item::Node(typed(
+                self.model, value, extension, ty, type_name,
+            )))
         };
         match (value, extension) {
             (Some(Json::Array(values)), extension) => {
-                let extensions = extension.and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
+                let extensions = extension
+                    .and_then(Json::as_array)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
                 for i in 0..values.len().max(extensions.len()) {
-                    emit(values.get(i), extensions.get(i))?;
+                    emit_one(values.get(i), extensions.get(i))?;
                 }
                 Ok(())
             }
             (None, Some(Json::Array(extensions))) => {
                 for extension in extensions {
-                    emit(None, Some(extension))?;
+                    emit_one(None, Some(extension))?;
                 }
                 Ok(())
             }
-            (value, extension) => emit(value, extension),
+            (value, extension) => emit_one(value, extension),
         }
     }
 
-    /// A choice element named without its type: finds whichever typed property is present.
+    /// A choice element named without its type: finds whichever typed property is present, and
+    /// its companion, in one pass over the object.
     fn choice(
         &self,
         object: &'a Map<String, Json>,
@@ -168,24 +254,55 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         element: &Element,
         f: &mut dyn FnMut(Item<'a>) -> Result<()>,
     ) -> Result<()> {
-        for key in object.keys() {
-            let bare = key.strip_prefix('_').unwrap_or(key);
+        let mut found: Option<&Choice> = None;
+        let (mut value, mut extension) = (None, None);
+        for (key, v) in object {
+            let (bare, is_extension) = match key.strip_prefix('_') {
+                Some(bare) => (bare, true),
+                None => (key.as_str(), false),
+            };
             if bare.len() <= name.len() || !bare.starts_with(name) {
                 continue;
             }
-            let Some((found, Some(choice))) = self.model.member(ty, bare) else { continue };
-            if !std::ptr::eq(found, element) || (bare.len() != key.len() && object.contains_key(bare)) {
-                continue;
+            match found {
+                Some(choice) if &*choice.key != bare => continue,
+                Some(_) => {}
+                None => {
+                    let Some((owner, Some(choice))) = self.model.member(ty, bare) else {
+                        continue;
+                    };
+                    if !std::ptr::eq(owner, element) {
+                        continue;
+                    }
+                    found = Some(choice);
+                }
             }
-            return self.property(object, &choice.key, &choice.ext_key, choice.ty, Some(choice.type_name), f);
+            if is_extension {
+                extension = Some(v);
+            } else {
+                value = Some(v);
+            }
         }
-        Ok(())
+        match found {
+            Some(choice) => {
+                let extension = extension.filter(|_| self.may_be_primitive(choice.ty));
+                self.emit(value, extension, choice.ty, Some(choice.type_name), f)
+            }
+            None => Ok(()),
+        }
     }
 
     /// Without a model entry: `value` finds `valueQuantity` by its capitalised suffix.
-    fn untyped_choice(&self, object: &'a Map<String, Json>, name: &str, f: &mut dyn FnMut(Item<'a>) -> Result<()>) -> Result<()> {
+    fn untyped_choice(
+        &self,
+        object: &'a Map<String, Json>,
+        name: &str,
+        f: &mut dyn FnMut(Item<'a>) -> Result<()>,
+    ) -> Result<()> {
         for key in object.keys() {
-            let Some(suffix) = key.strip_prefix(name) else { continue };
+            let Some(suffix) = key.strip_prefix(name) else {
+                continue;
+            };
             if !suffix.starts_with(|c: char| c.is_ascii_uppercase()) {
                 continue;
             }
@@ -197,7 +314,11 @@ impl<'x, 'a> Evaluator<'x, 'a> {
     }
 
     /// Calls `f` with every child of a node, in property order.
-    pub(crate) fn children(&self, node: &Node<'a>, f: &mut dyn FnMut(Item<'a>) -> Result<()>) -> Result<()> {
+    pub(crate) fn children(
+        &self,
+        node: &Node<'a>,
+        f: &mut dyn FnMut(Item<'a>) -> Result<()>,
+    ) -> Result<()> {
         let object = match (node.value, node.extension) {
             (Some(Json::Object(object)), _) => object,
             (_, Some(Json::Object(object))) => object,
@@ -231,9 +352,13 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         f: &mut dyn FnMut(Item<'a>) -> Result<()>,
     ) -> Result<()> {
         match self.model.member(node.ty, key) {
-            Some((_, Some(choice))) => self.property(object, key, ext_key, choice.ty, Some(choice.type_name), f),
+            Some((_, Some(choice))) => {
+                self.property(object, key, ext_key, choice.ty, Some(choice.type_name), f)
+            }
             Some((element, None)) if !element.is_choice => match element.choices.first() {
-                Some(choice) => self.property(object, key, ext_key, choice.ty, Some(choice.type_name), f),
+                Some(choice) => {
+                    self.property(object, key, ext_key, choice.ty, Some(choice.type_name), f)
+                }
                 None => self.property(object, key, ext_key, TypeId::UNKNOWN, None, f),
             },
             _ => self.property(object, key, ext_key, TypeId::UNKNOWN, None, f),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
+use super::compare::Distinct;
 use super::{Buf, Evaluator, Scope};
 use crate::ast::{BinaryOp, Expr};
 use crate::error::{Error, Result};
@@ -15,15 +16,24 @@ use crate::quantity::Quantity;
 
 /// A collection as a Boolean: empty is unknown; a single Boolean is itself; a single other
 /// item is `true` unless `exact`; more than one item is an error.
-pub(crate) fn truth<'a>(ev: &Evaluator<'_, 'a>, items: &[Item<'a>], exact: bool) -> Result<Option<bool>> {
+pub(crate) fn truth<'a>(
+    ev: &Evaluator<'_, 'a>,
+    items: &[Item<'a>],
+    exact: bool,
+) -> Result<Option<bool>> {
     match items {
         [] => Ok(None),
         [item] => match item.prim(ev.model) {
             Some(Prim::Boolean(b)) => Ok(Some(b)),
-            _ if exact => Err(Error::execution(format!("expected a Boolean, found {}", item.type_name()))),
+            _ if exact => Err(Error::execution(format!(
+                "expected a Boolean, found {}",
+                item.type_name()
+            ))),
             _ => Ok(Some(true)),
         },
-        _ => Err(Error::execution("expected a single Boolean, found a collection")),
+        _ => Err(Error::execution(
+            "expected a single Boolean, found a collection",
+        )),
     }
 }
 
@@ -32,7 +42,10 @@ pub(crate) fn single<'b, 'a>(items: &'b [Item<'a>], what: &str) -> Result<Option
     match items {
         [] => Ok(None),
         [item] => Ok(Some(item)),
-        _ => Err(Error::execution(format!("{what} needs a single item, found {}", items.len()))),
+        _ => Err(Error::execution(format!(
+            "{what} needs a single item, found {}",
+            items.len()
+        ))),
     }
 }
 
@@ -51,19 +64,20 @@ pub(crate) fn binary<'a>(
     scope: Scope<'_, 'a>,
     out: &mut Buf<'a>,
 ) -> Result<()> {
-    if matches!(op, BinaryOp::And | BinaryOp::Or | BinaryOp::Xor | BinaryOp::Implies) {
+    if matches!(
+        op,
+        BinaryOp::And | BinaryOp::Or | BinaryOp::Xor | BinaryOp::Implies
+    ) {
         return logic(ev, op, left, right, scope, out);
     }
-    let a = ev.collect(left, scope)?;
-    let b = ev.collect(right, scope)?;
+    let a = ev.operand(left, scope)?;
+    let b = ev.operand(right, scope)?;
     match op {
         BinaryOp::Union => {
             // Only this operator's own results are deduplicated: `out` may hold earlier items.
-            let start = out.len();
+            let mut seen = Distinct::new(out);
             for item in a.iter().chain(b.iter()) {
-                if !ev.contains_item(&out[start..], item) {
-                    out.push(item.clone());
-                }
+                ev.push_distinct(&mut seen, out, item.clone());
             }
         }
         BinaryOp::Equal => push_bool(out, ev.collections_equal(&a, &b)),
@@ -71,7 +85,10 @@ pub(crate) fn binary<'a>(
         BinaryOp::Equivalent => out.push(Item::boolean(ev.collections_equivalent(&a, &b))),
         BinaryOp::NotEquivalent => out.push(Item::boolean(!ev.collections_equivalent(&a, &b))),
         BinaryOp::Less | BinaryOp::LessOrEqual | BinaryOp::Greater | BinaryOp::GreaterOrEqual => {
-            let (Some(x), Some(y)) = (single(&a, "a comparison")?, single(&b, "a comparison")?) else { return Ok(()) };
+            let (Some(x), Some(y)) = (single(&a, "a comparison")?, single(&b, "a comparison")?)
+            else {
+                return Ok(());
+            };
             let result = ev.items_order(x, y)?.map(|ordering| match op {
                 BinaryOp::Less => ordering == Ordering::Less,
                 BinaryOp::LessOrEqual => ordering != Ordering::Greater,
@@ -81,7 +98,11 @@ pub(crate) fn binary<'a>(
             push_bool(out, result);
         }
         BinaryOp::In | BinaryOp::Contains => {
-            let (element, collection) = if op == BinaryOp::In { (&a, &b) } else { (&b, &a) };
+            let (element, collection) = if op == BinaryOp::In {
+                (&a, &b)
+            } else {
+                (&b, &a)
+            };
             if let Some(item) = single(element, "membership")? {
                 out.push(Item::boolean(ev.contains_item(collection, item)));
             }
@@ -100,7 +121,9 @@ pub(crate) fn binary<'a>(
             out.push(Item::Value(Value::String(Arc::from(joined))));
         }
         _ => {
-            let (Some(x), Some(y)) = (single(&a, "arithmetic")?, single(&b, "arithmetic")?) else { return Ok(()) };
+            let (Some(x), Some(y)) = (single(&a, "arithmetic")?, single(&b, "arithmetic")?) else {
+                return Ok(());
+            };
             if let Some(value) = arithmetic(ev, op, x, y)? {
                 out.push(Item::Value(value));
             }
@@ -110,7 +133,14 @@ pub(crate) fn binary<'a>(
 }
 
 /// `and`, `or`, `xor`, `implies`, evaluating the right side only when it matters.
-fn logic<'a>(ev: &Evaluator<'_, 'a>, op: BinaryOp, left: &Expr, right: &Expr, scope: Scope<'_, 'a>, out: &mut Buf<'a>) -> Result<()> {
+fn logic<'a>(
+    ev: &Evaluator<'_, 'a>,
+    op: BinaryOp,
+    left: &Expr,
+    right: &Expr,
+    scope: Scope<'_, 'a>,
+    out: &mut Buf<'a>,
+) -> Result<()> {
     let l = truth(ev, &ev.collect(left, scope)?, false)?;
     let decided = match (op, l) {
         (BinaryOp::And, Some(false)) => Some(false),
@@ -161,9 +191,22 @@ fn decimal(p: &Prim<'_>) -> Option<Decimal> {
 }
 
 /// `+ - * / div mod` on single items; `Ok(None)` for an empty result (division by zero).
-fn arithmetic<'a>(ev: &Evaluator<'_, 'a>, op: BinaryOp, x: &Item<'a>, y: &Item<'a>) -> Result<Option<Value>> {
-    let mismatch = || Error::execution(format!("cannot apply {op:?} to {} and {}", x.type_name(), y.type_name()));
-    let (Some(a), Some(b)) = (x.prim(ev.model), y.prim(ev.model)) else { return Err(mismatch()) };
+fn arithmetic<'a>(
+    ev: &Evaluator<'_, 'a>,
+    op: BinaryOp,
+    x: &Item<'a>,
+    y: &Item<'a>,
+) -> Result<Option<Value>> {
+    let mismatch = || {
+        Error::execution(format!(
+            "cannot apply {op:?} to {} and {}",
+            x.type_name(),
+            y.type_name()
+        ))
+    };
+    let (Some(a), Some(b)) = (x.prim(ev.model), y.prim(ev.model)) else {
+        return Err(mismatch());
+    };
     Ok(match (&a, &b) {
         (Prim::Integer(i), Prim::Integer(j)) => {
             let (i, j) = (*i, *j);
@@ -171,20 +214,28 @@ fn arithmetic<'a>(ev: &Evaluator<'_, 'a>, op: BinaryOp, x: &Item<'a>, y: &Item<'
                 BinaryOp::Add => Some(Value::Integer(i.checked_add(j).ok_or_else(overflow)?)),
                 BinaryOp::Subtract => Some(Value::Integer(i.checked_sub(j).ok_or_else(overflow)?)),
                 BinaryOp::Multiply => Some(Value::Integer(i.checked_mul(j).ok_or_else(overflow)?)),
-                BinaryOp::Divide => Decimal::from(i).checked_div(Decimal::from(j)).map(Value::Decimal),
+                BinaryOp::Divide => Decimal::from(i)
+                    .checked_div(Decimal::from(j))
+                    .map(Value::Decimal),
                 BinaryOp::Div => i.checked_div(j).map(Value::Integer),
                 BinaryOp::Mod => i.checked_rem(j).map(Value::Integer),
                 _ => return Err(mismatch()),
             }
         }
-        (Prim::String(s), Prim::String(t)) if op == BinaryOp::Add => Some(Value::String(Arc::from(format!("{s}{t}")))),
+        (Prim::String(s), Prim::String(t)) if op == BinaryOp::Add => {
+            Some(Value::String(Arc::from(format!("{s}{t}"))))
+        }
         (Prim::Quantity(q), Prim::Quantity(r)) => match op {
-            BinaryOp::Add | BinaryOp::Subtract => q.add(r, op == BinaryOp::Subtract).map(Value::Quantity),
+            BinaryOp::Add | BinaryOp::Subtract => {
+                q.add(r, op == BinaryOp::Subtract).map(Value::Quantity)
+            }
             BinaryOp::Multiply | BinaryOp::Divide => {
                 if op == BinaryOp::Divide && r.value.is_zero() {
                     None
                 } else {
-                    Some(Value::Quantity(q.multiply(r, op == BinaryOp::Divide).ok_or_else(overflow)?))
+                    Some(Value::Quantity(
+                        q.multiply(r, op == BinaryOp::Divide).ok_or_else(overflow)?,
+                    ))
                 }
             }
             _ => return Err(mismatch()),
@@ -192,15 +243,22 @@ fn arithmetic<'a>(ev: &Evaluator<'_, 'a>, op: BinaryOp, x: &Item<'a>, y: &Item<'
         (Prim::Quantity(q), n @ (Prim::Integer(_) | Prim::Decimal(_))) => {
             let n = decimal(n).ok_or_else(mismatch)?;
             match op {
-                BinaryOp::Multiply => Some(Value::Quantity(q.with_value(q.value.checked_mul(n).ok_or_else(overflow)?))),
-                BinaryOp::Divide => q.value.checked_div(n).map(|v| Value::Quantity(q.with_value(v))),
+                BinaryOp::Multiply => Some(Value::Quantity(
+                    q.with_value(q.value.checked_mul(n).ok_or_else(overflow)?),
+                )),
+                BinaryOp::Divide => q
+                    .value
+                    .checked_div(n)
+                    .map(|v| Value::Quantity(q.with_value(v))),
                 _ => return Err(mismatch()),
             }
         }
         (n @ (Prim::Integer(_) | Prim::Decimal(_)), Prim::Quantity(q)) => {
             let n = decimal(n).ok_or_else(mismatch)?;
             match op {
-                BinaryOp::Multiply => Some(Value::Quantity(q.with_value(n.checked_mul(q.value).ok_or_else(overflow)?))),
+                BinaryOp::Multiply => Some(Value::Quantity(
+                    q.with_value(n.checked_mul(q.value).ok_or_else(overflow)?),
+                )),
                 BinaryOp::Divide => {
                     let one = Quantity::new(n, "1");
                     if q.value.is_zero() {
@@ -214,17 +272,27 @@ fn arithmetic<'a>(ev: &Evaluator<'_, 'a>, op: BinaryOp, x: &Item<'a>, y: &Item<'
         }
         (Prim::Date(d), Prim::Quantity(q)) | (Prim::DateTime(d), Prim::Quantity(q)) => {
             let amount = temporal_amount(q, op)?;
-            let unit = q.calendar_unit().ok_or_else(|| Error::execution(format!("cannot add '{}' to a date", q.unit)))?;
+            let unit = q
+                .calendar_unit()
+                .ok_or_else(|| Error::execution(format!("cannot add '{}' to a date", q.unit)))?;
             let moved = d.add(amount, unit)?;
-            Some(if matches!(a, Prim::Date(_)) { Value::Date(moved) } else { Value::DateTime(moved) })
+            Some(if matches!(a, Prim::Date(_)) {
+                Value::Date(moved)
+            } else {
+                Value::DateTime(moved)
+            })
         }
         (Prim::Time(t), Prim::Quantity(q)) => {
             let amount = temporal_amount(q, op)?;
-            let unit = q.calendar_unit().ok_or_else(|| Error::execution(format!("cannot add '{}' to a time", q.unit)))?;
+            let unit = q
+                .calendar_unit()
+                .ok_or_else(|| Error::execution(format!("cannot add '{}' to a time", q.unit)))?;
             Some(Value::Time(t.add(amount, unit)?))
         }
         _ => {
-            let (Some(i), Some(j)) = (decimal(&a), decimal(&b)) else { return Err(mismatch()) };
+            let (Some(i), Some(j)) = (decimal(&a), decimal(&b)) else {
+                return Err(mismatch());
+            };
             match op {
                 BinaryOp::Add => Some(Value::Decimal(i.checked_add(j).ok_or_else(overflow)?)),
                 BinaryOp::Subtract => Some(Value::Decimal(i.checked_sub(j).ok_or_else(overflow)?)),
@@ -232,7 +300,9 @@ fn arithmetic<'a>(ev: &Evaluator<'_, 'a>, op: BinaryOp, x: &Item<'a>, y: &Item<'
                 BinaryOp::Divide => i.checked_div(j).map(Value::Decimal),
                 BinaryOp::Div => i.checked_div(j).map(|q| {
                     let q = q.trunc();
-                    q.to_string().parse::<i64>().map_or(Value::Decimal(q), Value::Integer)
+                    q.to_string()
+                        .parse::<i64>()
+                        .map_or(Value::Decimal(q), Value::Integer)
                 }),
                 BinaryOp::Mod => i.checked_rem(j).map(Value::Decimal),
                 _ => return Err(mismatch()),
@@ -243,22 +313,40 @@ fn arithmetic<'a>(ev: &Evaluator<'_, 'a>, op: BinaryOp, x: &Item<'a>, y: &Item<'
 
 /// The whole number of units a date moves by; fractions are dropped, as the suite expects.
 fn temporal_amount(q: &Quantity, op: BinaryOp) -> Result<i64> {
-    let amount = q.value.trunc().to_string().parse::<i64>().map_err(|_| Error::execution("date arithmetic out of range"))?;
+    let amount = q
+        .value
+        .trunc()
+        .to_string()
+        .parse::<i64>()
+        .map_err(|_| Error::execution("date arithmetic out of range"))?;
     match op {
         BinaryOp::Add => Ok(amount),
         BinaryOp::Subtract => amount.checked_neg().ok_or_else(overflow),
-        _ => Err(Error::execution("dates can only be added to or subtracted from")),
+        _ => Err(Error::execution(
+            "dates can only be added to or subtracted from",
+        )),
     }
 }
 
 /// Unary minus.
-pub(crate) fn negate<'a>(ev: &Evaluator<'_, 'a>, items: &[Item<'a>], out: &mut Buf<'a>) -> Result<()> {
-    let Some(item) = single(items, "unary minus")? else { return Ok(()) };
+pub(crate) fn negate<'a>(
+    ev: &Evaluator<'_, 'a>,
+    items: &[Item<'a>],
+    out: &mut Buf<'a>,
+) -> Result<()> {
+    let Some(item) = single(items, "unary minus")? else {
+        return Ok(());
+    };
     let value = match item.prim(ev.model) {
         Some(Prim::Integer(i)) => Value::Integer(i.checked_neg().ok_or_else(overflow)?),
         Some(Prim::Decimal(d)) => Value::Decimal(number::negate(d)),
         Some(Prim::Quantity(q)) => Value::Quantity(q.with_value(number::negate(q.value))),
-        _ => return Err(Error::execution(format!("cannot negate {}", item.type_name()))),
+        _ => {
+            return Err(Error::execution(format!(
+                "cannot negate {}",
+                item.type_name()
+            )))
+        }
     };
     out.push(Item::Value(value));
     Ok(())

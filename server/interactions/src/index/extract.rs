@@ -34,19 +34,37 @@ pub fn rows(kind: Kind, code: &str, fhir_type: &str, value: &Value, base_url: &s
         Kind::Reference => references(code, fhir_type, value, base_url, out),
         Kind::Uri => {
             if let Some(uri) = value.as_str() {
-                out.push((code.to_owned(), IndexValue::Uri(uri.to_owned())));
+                out.push((code.to_owned(), IndexValue::Uri(clip(uri).to_owned())));
             }
         }
         Kind::Composite | Kind::Special => {}
     }
 }
 
+/// The longest text an index row keeps, in bytes: database index entries
+/// have a size limit (PostgreSQL's is 2,704 bytes per row), and searches on
+/// longer texts compare their first 256 bytes.
+pub const MAX_INDEXED: usize = 256;
+
+/// `text` cut to at most [`MAX_INDEXED`] bytes, at a character boundary.
+pub fn clip(text: &str) -> &str {
+    if text.len() <= MAX_INDEXED {
+        return text;
+    }
+    let mut end = MAX_INDEXED;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 fn push_string(code: &str, text: &str, out: &mut Vec<Row>) {
     if !text.is_empty() {
+        let text = clip(text);
         out.push((
             code.to_owned(),
             IndexValue::String {
-                folded: fold(text),
+                folded: clip(&fold(text)).to_owned(),
                 exact: text.to_owned(),
             },
         ));
@@ -155,8 +173,8 @@ fn token(code: &str, system: &str, value: &str) -> Row {
     (
         code.to_owned(),
         IndexValue::Token {
-            system: system.to_owned(),
-            code: value.to_owned(),
+            system: clip(system).to_owned(),
+            code: clip(value).to_owned(),
         },
     )
 }
@@ -350,7 +368,7 @@ pub fn reference_value(reference: &str, base_url: &str) -> Option<IndexValue> {
     }
     Some(IndexValue::Reference {
         target_type: String::new(),
-        target_id: reference.to_owned(),
+        target_id: clip(reference).to_owned(),
         version: String::new(),
     })
 }

@@ -4,7 +4,7 @@
 use tillit_model::DateRange;
 use tillit_store::{Condition, Prefix, StringTest, UriTest, ValueTest};
 
-use crate::index::extract::reference_value;
+use crate::index::extract::{clip, reference_value};
 use crate::index::text::fold;
 use crate::index::units::{canonical, UCUM};
 use crate::index::{Kind, Param};
@@ -44,13 +44,16 @@ pub fn condition(
         alternatives.iter().map(|v| f(v)).collect::<Result<Vec<_>, _>>()
     };
     Ok(match (param.kind, modifier) {
-        (Kind::String, None) => matched(code, each(&|v| Ok(ValueTest::String(StringTest::Prefix(fold(v)))))?),
+        (Kind::String, None) => matched(
+            code,
+            each(&|v| Ok(ValueTest::String(StringTest::Prefix(clip(&fold(v)).to_owned()))))?,
+        ),
         (Kind::String, Some("exact")) => matched(
             code,
             each(&|v| {
                 Ok(ValueTest::String(StringTest::Exact {
-                    folded: fold(v),
-                    exact: v.to_owned(),
+                    folded: clip(&fold(v)).to_owned(),
+                    exact: clip(v).to_owned(),
                 }))
             })?,
         ),
@@ -164,12 +167,12 @@ pub fn token(value: &str) -> ValueTest {
     let parts = split_escaped(value, '|');
     match parts.as_slice() {
         [system, code] => ValueTest::Token {
-            system: Some(system.clone()),
-            code: (!code.is_empty()).then(|| code.clone()),
+            system: Some(clip(system).to_owned()),
+            code: (!code.is_empty()).then(|| clip(code).to_owned()),
         },
         [code] => ValueTest::Token {
             system: None,
-            code: Some(code.clone()),
+            code: Some(clip(code).to_owned()),
         },
         _ => ValueTest::Token {
             system: None,

@@ -215,8 +215,8 @@ async fn run(db: &impl ConnectionTrait, d: Dialect, query: &SearchQuery) -> Resu
     }
     b.push(" ORDER BY ");
     for (i, key) in query.sort.iter().enumerate() {
-        let descending = key.descending == forward;
-        b.push(&format!("q.k{i} {}, ", if descending { "ASC" } else { "DESC" }));
+        let ascending = key.descending != forward;
+        b.push(&format!("q.k{i} {}, ", if ascending { "ASC" } else { "DESC" }));
     }
     b.push(if forward { "q.rid ASC" } else { "q.rid DESC" });
     b.push(" LIMIT ");

@@ -23,7 +23,9 @@ fn is_integer_text(s: &str) -> bool {
 fn is_decimal_text(s: &str) -> bool {
     let body = s.strip_prefix(['+', '-']).unwrap_or(s);
     match body.split_once('.') {
-        Some((int, frac)) => is_integer_text(int) && !frac.is_empty() && frac.bytes().all(|b| b.is_ascii_digit()),
+        Some((int, frac)) => {
+            is_integer_text(int) && !frac.is_empty() && frac.bytes().all(|b| b.is_ascii_digit())
+        }
         None => is_integer_text(body),
     }
 }
@@ -78,7 +80,9 @@ fn to_string(p: &Prim<'_>) -> String {
 fn to_date(p: &Prim<'_>) -> Option<DateTime> {
     match p {
         Prim::Date(d) | Prim::DateTime(d) => Some(d.to_date()),
-        Prim::String(s) => DateTime::parse_date(s).or_else(|| DateTime::parse_datetime(s).map(DateTime::to_date)),
+        Prim::String(s) => {
+            DateTime::parse_date(s).or_else(|| DateTime::parse_datetime(s).map(DateTime::to_date))
+        }
         _ => None,
     }
 }
@@ -103,7 +107,10 @@ fn to_quantity(p: &Prim<'_>) -> Option<Quantity> {
     match p {
         Prim::Integer(i) => Some(Quantity::new(Decimal::from(*i), "1")),
         Prim::Decimal(d) => Some(Quantity::new(*d, "1")),
-        Prim::Boolean(b) => Some(Quantity::new(if *b { Decimal::ONE } else { Decimal::ZERO }, "1")),
+        Prim::Boolean(b) => Some(Quantity::new(
+            if *b { Decimal::ONE } else { Decimal::ZERO },
+            "1",
+        )),
         Prim::Quantity(q) => Some(q.clone().into_owned()),
         Prim::String(s) => Quantity::parse(s),
         _ => None,
@@ -121,7 +128,9 @@ fn in_unit(quantity: Quantity, unit: Option<&str>) -> Option<Quantity> {
 
 pub(super) fn call<'a>(ctx: &Ctx<'_, '_, 'a>, input: &[Item<'a>], out: &mut Buf<'a>) -> Result<()> {
     let func = ctx.call.func;
-    let Some(item) = single(input, func.name())? else { return Ok(()) };
+    let Some(item) = single(input, func.name())? else {
+        return Ok(());
+    };
     let Some(prim) = item.prim(ctx.ev.model) else {
         if func.name().starts_with("convertsTo") {
             out.push(Item::boolean(false));
@@ -132,15 +141,24 @@ pub(super) fn call<'a>(ctx: &Ctx<'_, '_, 'a>, input: &[Item<'a>], out: &mut Buf<
         Func::ToBoolean | Func::ConvertsToBoolean => to_boolean(&prim).map(Value::Boolean),
         Func::ToInteger | Func::ConvertsToInteger => to_integer(&prim).map(Value::Integer),
         Func::ToDecimal | Func::ConvertsToDecimal => to_decimal(&prim).map(Value::Decimal),
-        Func::ToStringFn | Func::ConvertsToString => Some(Value::String(Arc::from(to_string(&prim)))),
+        Func::ToStringFn | Func::ConvertsToString => {
+            Some(Value::String(Arc::from(to_string(&prim))))
+        }
         Func::ToDate | Func::ConvertsToDate => to_date(&prim).map(Value::Date),
         Func::ToDateTime | Func::ConvertsToDateTime => to_datetime(&prim).map(Value::DateTime),
         Func::ToTime | Func::ConvertsToTime => to_time(&prim).map(Value::Time),
         Func::ToQuantity | Func::ConvertsToQuantity => {
             let unit = ctx.string_arg(0)?;
-            to_quantity(&prim).and_then(|q| in_unit(q, unit.as_deref())).map(Value::Quantity)
+            to_quantity(&prim)
+                .and_then(|q| in_unit(q, unit.as_deref()))
+                .map(Value::Quantity)
         }
-        _ => return Err(Error::semantic(format!("{}() is not a conversion", func.name()))),
+        _ => {
+            return Err(Error::semantic(format!(
+                "{}() is not a conversion",
+                func.name()
+            )))
+        }
     };
     if func.name().starts_with("convertsTo") {
         out.push(Item::boolean(value.is_some()));

@@ -28,9 +28,15 @@ pub(super) fn call<'a>(ctx: &Ctx<'_, '_, 'a>, input: &[Item<'a>], out: &mut Buf<
         }
         _ => {}
     }
-    let Some(item) = single(input, func.name())? else { return Ok(()) };
+    let Some(item) = single(input, func.name())? else {
+        return Ok(());
+    };
     let Some(prim) = item.prim(ctx.ev.model) else {
-        return Err(Error::execution(format!("{}() does not apply to {}", func.name(), item.type_name())));
+        return Err(Error::execution(format!(
+            "{}() does not apply to {}",
+            func.name(),
+            item.type_name()
+        )));
     };
     let value = match func {
         Func::LowBoundary | Func::HighBoundary => {
@@ -39,7 +45,8 @@ pub(super) fn call<'a>(ctx: &Ctx<'_, '_, 'a>, input: &[Item<'a>], out: &mut Buf<
             match prim {
                 Prim::Integer(i) => number::boundary(i.into(), digits, high).map(Value::Decimal),
                 Prim::Decimal(d) => number::boundary(d, digits, high).map(Value::Decimal),
-                Prim::Quantity(q) => number::boundary(q.value, digits, high).map(|v| Value::Quantity(q.with_value(v))),
+                Prim::Quantity(q) => number::boundary(q.value, digits, high)
+                    .map(|v| Value::Quantity(q.with_value(v))),
                 Prim::Date(d) => d.boundary(digits, high, true).map(Value::Date),
                 Prim::DateTime(d) => d.boundary(digits, high, false).map(|b| {
                     if b.precision() <= Precision::Day {
@@ -62,9 +69,13 @@ pub(super) fn call<'a>(ctx: &Ctx<'_, '_, 'a>, input: &[Item<'a>], out: &mut Buf<
         },
         Func::Comparable => {
             let other = ctx.arg(0)?;
-            let Some(other) = single(&other, "comparable()")? else { return Ok(()) };
+            let Some(other) = single(&other, "comparable()")? else {
+                return Ok(());
+            };
             match (prim, other.prim(ctx.ev.model)) {
-                (Prim::Quantity(a), Some(Prim::Quantity(b))) => Some(Value::Boolean(a.comparable(&b))),
+                (Prim::Quantity(a), Some(Prim::Quantity(b))) => {
+                    Some(Value::Boolean(a.comparable(&b)))
+                }
                 _ => return Err(Error::execution("comparable() needs quantities")),
             }
         }
@@ -88,10 +99,20 @@ fn component(func: Func, prim: &Prim<'_>) -> Option<Value> {
         Func::MonthOf => at_least(Precision::Month).and_then(|d| integer(i64::from(d.month))),
         Func::DayOf => at_least(Precision::Day).and_then(|d| integer(i64::from(d.day))),
         Func::HourOf => time.and_then(|t| integer(i64::from(t.hour))),
-        Func::MinuteOf => time.filter(|t| t.precision() >= Precision::Minute).and_then(|t| integer(i64::from(t.minute))),
-        Func::SecondOf => time.filter(|t| t.precision() >= Precision::Second).and_then(|t| integer(i64::from(t.second))),
-        Func::MillisecondOf => time.filter(|t| t.precision() >= Precision::Millisecond).and_then(|t| integer(i64::from(t.millis))),
-        Func::TimezoneOffsetOf => date.and_then(|d| d.offset).map(|o| Value::Decimal(rust_decimal::Decimal::new(i64::from(o), 0) / rust_decimal::Decimal::from(60))),
+        Func::MinuteOf => time
+            .filter(|t| t.precision() >= Precision::Minute)
+            .and_then(|t| integer(i64::from(t.minute))),
+        Func::SecondOf => time
+            .filter(|t| t.precision() >= Precision::Second)
+            .and_then(|t| integer(i64::from(t.second))),
+        Func::MillisecondOf => time
+            .filter(|t| t.precision() >= Precision::Millisecond)
+            .and_then(|t| integer(i64::from(t.millis))),
+        Func::TimezoneOffsetOf => date.and_then(|d| d.offset).map(|o| {
+            Value::Decimal(
+                rust_decimal::Decimal::new(i64::from(o), 0) / rust_decimal::Decimal::from(60),
+            )
+        }),
         Func::DateOf => date.map(|d| Value::Date(d.to_date())),
         Func::TimeOf => time.map(Value::Time),
         _ => None,

@@ -2,6 +2,8 @@
 //! `hasExtension()`, `resolve()`, `hasValue()`, `getValue()`, `conformsTo()`, `memberOf()`,
 //! `htmlChecks()`.
 
+use std::sync::atomic::AtomicU64;
+
 use serde_json::Value as Json;
 
 use super::Ctx;
@@ -40,18 +42,28 @@ pub(super) fn call<'a>(ctx: &Ctx<'_, '_, 'a>, input: &[Item<'a>], out: &mut Buf<
             for item in input {
                 let info = match item {
                     Item::Node(node) => Evaluator::node_type_info(node),
-                    Item::Value(value) => Value::Type { namespace: "System", name: std::sync::Arc::from(value.type_name()) },
+                    Item::Value(value) => Value::Type {
+                        namespace: "System",
+                        name: std::sync::Arc::from(value.type_name()),
+                    },
                 };
                 out.push(Item::Value(info));
             }
         }
         Func::Extension | Func::HasExtension => {
-            let Some(url) = ctx.string_arg(0)? else { return Ok(()) };
+            let Some(url) = ctx.string_arg(0)? else {
+                return Ok(());
+            };
             let start = out.len();
+            let cache = AtomicU64::new(0);
             for item in input {
                 if let Item::Node(node) = item {
-                    ev.member(node, "extension", "_extension", &mut |extension| {
-                        let matches = extension.json().and_then(|e| e.get("url")).and_then(Json::as_str) == Some(url.as_str());
+                    ev.member(node, "extension", "_extension", &cache, &mut |extension| {
+                        let matches = extension
+                            .json()
+                            .and_then(|e| e.get("url"))
+                            .and_then(Json::as_str)
+                            == Some(url.as_str());
                         if matches {
                             out.push(extension);
                         }
@@ -74,7 +86,10 @@ pub(super) fn call<'a>(ctx: &Ctx<'_, '_, 'a>, input: &[Item<'a>], out: &mut Buf<
         }
         Func::HasValue => {
             let has = match input {
-                [Item::Node(node)] => node.value.is_some_and(|v| !v.is_object() && !v.is_array()) && is_primitive(ev, node),
+                [Item::Node(node)] => {
+                    node.value.is_some_and(|v| !v.is_object() && !v.is_array())
+                        && is_primitive(ev, node)
+                }
                 [Item::Value(value)] => !matches!(value, Value::Type { .. }),
                 _ => false,
             };
@@ -88,14 +103,20 @@ pub(super) fn call<'a>(ctx: &Ctx<'_, '_, 'a>, input: &[Item<'a>], out: &mut Buf<
             }
         }
         Func::ConformsTo => {
-            let Some(url) = ctx.string_arg(0)? else { return Ok(()) };
+            let Some(url) = ctx.string_arg(0)? else {
+                return Ok(());
+            };
             for item in input {
                 out.push(Item::boolean(conforms_to(ev, item, &url)?));
             }
         }
         Func::MemberOf => {
-            let Some(value_set) = ctx.string_arg(0)? else { return Ok(()) };
-            let Some(terminology) = ev.env.terminology else { return Ok(()) };
+            let Some(value_set) = ctx.string_arg(0)? else {
+                return Ok(());
+            };
+            let Some(terminology) = ev.env.terminology else {
+                return Ok(());
+            };
             if let Some(item) = single(input, "memberOf()")? {
                 let mut answer = None;
                 for (system, code) in codes(ev, item) {
@@ -116,13 +137,21 @@ pub(super) fn call<'a>(ctx: &Ctx<'_, '_, 'a>, input: &[Item<'a>], out: &mut Buf<
                 out.push(Item::boolean(item.as_str().is_some_and(html_is_safe)));
             }
         }
-        _ => return Err(Error::semantic(format!("{}() is not a FHIR function", func.name()))),
+        _ => {
+            return Err(Error::semantic(format!(
+                "{}() is not a FHIR function",
+                func.name()
+            )))
+        }
     }
     Ok(())
 }
 
 fn type_arg<'c>(ctx: &Ctx<'c, '_, '_>) -> Result<&'c TypeSpec> {
-    ctx.call.type_arg.as_ref().ok_or_else(|| Error::semantic(format!("{}() needs a type name", ctx.call.func.name())))
+    ctx.call
+        .type_arg
+        .as_ref()
+        .ok_or_else(|| Error::semantic(format!("{}() needs a type name", ctx.call.func.name())))
 }
 
 fn is_primitive(ev: &Evaluator<'_, '_>, node: &Node<'_>) -> bool {
@@ -158,7 +187,9 @@ fn resolve<'a>(ev: &Evaluator<'_, 'a>, item: &Item<'a>) -> Option<Item<'a>> {
             return root_item(ev.model, root);
         }
         let contained = root.get("contained")?.as_array()?;
-        let found = contained.iter().find(|r| r.get("id").and_then(Json::as_str) == Some(id))?;
+        let found = contained
+            .iter()
+            .find(|r| r.get("id").and_then(Json::as_str) == Some(id))?;
         return root_item(ev.model, found);
     }
     if let Some(found) = bundle_entry(root, reference) {
@@ -186,7 +217,12 @@ fn resolve<'a>(ev: &Evaluator<'_, 'a>, item: &Item<'a>) -> Option<Item<'a>> {
         Some(name) => name,
         None => borrowed?.get(offset..offset + resource_type.len())?,
     };
-    Some(Item::Node(Node { value: None, extension: None, type_name, ty }))
+    Some(Item::Node(Node {
+        value: None,
+        extension: None,
+        type_name,
+        ty,
+    }))
 }
 
 /// The resource of the bundle entry whose `fullUrl` (or `Type/id`) is `reference`.
@@ -199,9 +235,14 @@ fn bundle_entry<'a>(root: &'a Json, reference: &str) -> Option<&'a Json> {
         let resource = entry.get("resource")?;
         let full_url = entry.get("fullUrl").and_then(Json::as_str);
         let matches = full_url == Some(reference)
-            || full_url.is_some_and(|url| url.ends_with(reference) && url[..url.len() - reference.len()].ends_with('/'))
+            || full_url.is_some_and(|url| {
+                url.ends_with(reference) && url[..url.len() - reference.len()].ends_with('/')
+            })
             || resource.get("id").and_then(Json::as_str).is_some_and(|id| {
-                let resource_type = resource.get("resourceType").and_then(Json::as_str).unwrap_or_default();
+                let resource_type = resource
+                    .get("resourceType")
+                    .and_then(Json::as_str)
+                    .unwrap_or_default();
                 reference.len() == resource_type.len() + 1 + id.len()
                     && reference.starts_with(resource_type)
                     && reference.ends_with(id)
@@ -220,7 +261,9 @@ fn conforms_to(ev: &Evaluator<'_, '_>, item: &Item<'_>, url: &str) -> Result<boo
         }
     }
     let unknown = || Error::execution(format!("unknown profile '{url}'"));
-    let name = url.strip_prefix("http://hl7.org/fhir/StructureDefinition/").ok_or_else(unknown)?;
+    let name = url
+        .strip_prefix("http://hl7.org/fhir/StructureDefinition/")
+        .ok_or_else(unknown)?;
     if !ev.model.has_type(name) {
         return Err(unknown());
     }
@@ -232,14 +275,31 @@ fn conforms_to(ev: &Evaluator<'_, '_>, item: &Item<'_>, url: &str) -> Result<boo
 
 /// The (system, code) pairs of a code, Coding or CodeableConcept.
 fn codes<'i>(ev: &Evaluator<'_, '_>, item: &'i Item<'_>) -> Vec<(Option<&'i str>, &'i str)> {
-    let coding = |c: &'i Json| Some((c.get("system").and_then(Json::as_str), c.get("code")?.as_str()?));
+    let coding = |c: &'i Json| {
+        Some((
+            c.get("system").and_then(Json::as_str),
+            c.get("code")?.as_str()?,
+        ))
+    };
     match item {
-        Item::Node(Node { value: Some(Json::Object(object)), .. }) => match object.get("coding").and_then(Json::as_array) {
+        Item::Node(Node {
+            value: Some(Json::Object(object)),
+            ..
+        }) => match object.get("coding").and_then(Json::as_array) {
             Some(codings) => codings.iter().filter_map(coding).collect(),
-            None => object.get("code").and_then(Json::as_str).map(|code| (object.get("system").and_then(Json::as_str), code)).into_iter().collect(),
+            None => object
+                .get("code")
+                .and_then(Json::as_str)
+                .map(|code| (object.get("system").and_then(Json::as_str), code))
+                .into_iter()
+                .collect(),
         },
         other => match other.prim(ev.model) {
-            Some(Prim::String(_)) => other.as_str().map(|code| (None, code)).into_iter().collect(),
+            Some(Prim::String(_)) => other
+                .as_str()
+                .map(|code| (None, code))
+                .into_iter()
+                .collect(),
             _ => Vec::new(),
         },
     }
@@ -253,7 +313,18 @@ fn html_is_safe(html: &str) -> bool {
     if !trimmed.starts_with("<div") {
         return false;
     }
-    if ["<script", "javascript:", "<iframe", "<object", "<embed", "<form", "<input"].iter().any(|bad| lower.contains(bad)) {
+    if [
+        "<script",
+        "javascript:",
+        "<iframe",
+        "<object",
+        "<embed",
+        "<form",
+        "<input",
+    ]
+    .iter()
+    .any(|bad| lower.contains(bad))
+    {
         return false;
     }
     // Event handler attributes: ` on…=` inside a tag.
@@ -264,7 +335,10 @@ fn html_is_safe(html: &str) -> bool {
             b'<' => in_tag = true,
             b'>' => in_tag = false,
             b' ' | b'\t' | b'\n' if in_tag && lower[i + 1..].starts_with("on") => {
-                let name: String = lower[i + 1..].chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+                let name: String = lower[i + 1..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphabetic())
+                    .collect();
                 if name.len() > 2 && lower[i + 1 + name.len()..].trim_start().starts_with('=') {
                     return false;
                 }
@@ -281,7 +355,9 @@ mod tests {
 
     #[test]
     fn narrative_with_handlers_fails_html_checks() {
-        assert!(html_is_safe("<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>ok</p></div>"));
+        assert!(html_is_safe(
+            "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>ok</p></div>"
+        ));
         assert!(!html_is_safe("<div><p onclick=\"x()\">no</p></div>"));
         assert!(!html_is_safe("<div><script>x</script></div>"));
     }

@@ -7,7 +7,7 @@ mod fhir;
 mod math;
 mod strings;
 
-use super::{Buf, Evaluator, Scope};
+use super::{Buf, Evaluator, Operand, Scope};
 use crate::ast::{Call, Expr, Func};
 use crate::error::{Error, Result};
 use crate::item::{Item, Prim};
@@ -19,12 +19,12 @@ pub(crate) struct Ctx<'c, 'x, 'a> {
     pub(crate) scope: Scope<'c, 'a>,
 }
 
-impl<'a> Ctx<'_, '_, 'a> {
+impl<'c, 'a> Ctx<'c, '_, 'a> {
     /// Argument `i` evaluated once, in the caller's scope.
-    pub(crate) fn arg(&self, i: usize) -> Result<Buf<'a>> {
+    pub(crate) fn arg(&self, i: usize) -> Result<Operand<'c, 'a>> {
         match self.call.args.get(i) {
-            Some(expr) => self.ev.collect(expr, self.scope),
-            None => Ok(Buf::new()),
+            Some(expr) => self.ev.operand(expr, self.scope),
+            None => Ok(Operand::Borrowed(&[])),
         }
     }
 
@@ -40,7 +40,10 @@ impl<'a> Ctx<'_, '_, 'a> {
             None => Ok(None),
             Some(item) => match item.prim(self.ev.model) {
                 Some(Prim::String(s)) => Ok(Some(s.to_owned())),
-                _ => Err(Error::execution(format!("{}() needs a string argument", self.call.func.name()))),
+                _ => Err(Error::execution(format!(
+                    "{}() needs a string argument",
+                    self.call.func.name()
+                ))),
             },
         }
     }
@@ -48,12 +51,20 @@ impl<'a> Ctx<'_, '_, 'a> {
     /// Argument `i` as an optional single integer.
     pub(crate) fn integer_arg(&self, i: usize) -> Result<Option<i64>> {
         let items = self.arg(i)?;
-        self.ev.integer_arg(&items, &format!("the argument of {}()", self.call.func.name()))
+        self.ev.integer_arg(
+            &items,
+            &format!("the argument of {}()", self.call.func.name()),
+        )
     }
 }
 
 /// Evaluates a function call.
-pub(crate) fn call<'a>(ev: &Evaluator<'_, 'a>, call: &Call, scope: Scope<'_, 'a>, out: &mut Buf<'a>) -> Result<()> {
+pub(crate) fn call<'a>(
+    ev: &Evaluator<'_, 'a>,
+    call: &Call,
+    scope: Scope<'_, 'a>,
+    out: &mut Buf<'a>,
+) -> Result<()> {
     let owned;
     let input: &[Item<'a>] = match &call.target {
         Some(target) => {
@@ -62,10 +73,18 @@ pub(crate) fn call<'a>(ev: &Evaluator<'_, 'a>, call: &Call, scope: Scope<'_, 'a>
         }
         None => scope.this,
     };
-    if ev.strict() && matches!(call.func, Func::First | Func::Last | Func::Tail | Func::Skip | Func::Take | Func::Single) {
+    if ev.strict()
+        && matches!(
+            call.func,
+            Func::First | Func::Last | Func::Tail | Func::Skip | Func::Take | Func::Single
+        )
+    {
         if let Some(Expr::Call(inner)) = &call.target {
             if matches!(inner.func, Func::Children | Func::Descendants) {
-                return Err(Error::semantic(format!("{}() needs an ordered collection", call.func.name())));
+                return Err(Error::semantic(format!(
+                    "{}() needs an ordered collection",
+                    call.func.name()
+                )));
             }
         }
     }

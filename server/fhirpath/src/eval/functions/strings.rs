@@ -25,9 +25,17 @@ fn text<'b>(ctx: &Ctx<'_, '_, '_>, item: &'b Item<'_>) -> Result<&'b str> {
     match item {
         Item::Node(node) => match node.value {
             Some(Json::String(s)) => Ok(s),
-            _ => Err(Error::semantic(format!("{}() needs a string, found {}", ctx.call.func.name(), item.type_name()))),
+            _ => Err(Error::semantic(format!(
+                "{}() needs a string, found {}",
+                ctx.call.func.name(),
+                item.type_name()
+            ))),
         },
-        Item::Value(_) => Err(Error::semantic(format!("{}() needs a string, found {}", ctx.call.func.name(), item.type_name()))),
+        Item::Value(_) => Err(Error::semantic(format!(
+            "{}() needs a string, found {}",
+            ctx.call.func.name(),
+            item.type_name()
+        ))),
     }
 }
 
@@ -36,28 +44,44 @@ pub(super) fn call<'a>(ctx: &Ctx<'_, '_, 'a>, input: &[Item<'a>], out: &mut Buf<
     if func == Func::Join {
         return join(ctx, input, out);
     }
-    let Some(item) = single(input, func.name())? else { return Ok(()) };
+    let Some(item) = single(input, func.name())? else {
+        return Ok(());
+    };
     let s = text(ctx, item)?;
     match func {
         Func::IndexOf | Func::LastIndexOf => {
-            let Some(needle) = ctx.string_arg(0)? else { return Ok(()) };
-            let found = if func == Func::IndexOf { s.find(&needle) } else { s.rfind(&needle) };
+            let Some(needle) = ctx.string_arg(0)? else {
+                return Ok(());
+            };
+            let found = if func == Func::IndexOf {
+                s.find(&needle)
+            } else {
+                s.rfind(&needle)
+            };
             let index = found.map_or(-1, |byte| s[..byte].chars().count() as i64);
             out.push(Item::integer(index));
         }
         Func::Substring => {
-            let Some(start) = ctx.integer_arg(0)? else { return Ok(()) };
+            let Some(start) = ctx.integer_arg(0)? else {
+                return Ok(());
+            };
             let length = ctx.integer_arg(1)?;
             let count = s.chars().count() as i64;
             if start < 0 || start >= count {
                 return Ok(());
             }
             let take = length.map_or(count, |l| l.max(0));
-            let result: String = s.chars().skip(start as usize).take(usize::try_from(take).unwrap_or(0)).collect();
+            let result: String = s
+                .chars()
+                .skip(start as usize)
+                .take(usize::try_from(take).unwrap_or(0))
+                .collect();
             out.push(string_item(result));
         }
         Func::StartsWith | Func::EndsWith | Func::Contains => {
-            let Some(other) = ctx.string_arg(0)? else { return Ok(()) };
+            let Some(other) = ctx.string_arg(0)? else {
+                return Ok(());
+            };
             let result = match func {
                 Func::StartsWith => s.starts_with(&other),
                 Func::EndsWith => s.ends_with(&other),
@@ -68,11 +92,16 @@ pub(super) fn call<'a>(ctx: &Ctx<'_, '_, 'a>, input: &[Item<'a>], out: &mut Buf<
         Func::Upper => out.push(string_item(s.to_uppercase())),
         Func::Lower => out.push(string_item(s.to_lowercase())),
         Func::Replace => {
-            let (Some(pattern), Some(substitution)) = (ctx.string_arg(0)?, ctx.string_arg(1)?) else { return Ok(()) };
+            let (Some(pattern), Some(substitution)) = (ctx.string_arg(0)?, ctx.string_arg(1)?)
+            else {
+                return Ok(());
+            };
             out.push(string_item(s.replace(&pattern, &substitution)));
         }
         Func::Matches | Func::MatchesFull | Func::ReplaceMatches => {
-            let Some(pattern) = ctx.string_arg(0)? else { return Ok(()) };
+            let Some(pattern) = ctx.string_arg(0)? else {
+                return Ok(());
+            };
             let compiled;
             let regex = match &ctx.call.regex {
                 Some(regex) => regex,
@@ -82,8 +111,14 @@ pub(super) fn call<'a>(ctx: &Ctx<'_, '_, 'a>, input: &[Item<'a>], out: &mut Buf<
                 }
             };
             if func == Func::ReplaceMatches {
-                let Some(substitution) = ctx.string_arg(1)? else { return Ok(()) };
-                let result = if pattern.is_empty() { Cow::Borrowed(s) } else { regex.replace_all(s, substitution.as_str()) };
+                let Some(substitution) = ctx.string_arg(1)? else {
+                    return Ok(());
+                };
+                let result = if pattern.is_empty() {
+                    Cow::Borrowed(s)
+                } else {
+                    regex.replace_all(s, substitution.as_str())
+                };
                 out.push(string_item(&*result));
             } else {
                 out.push(Item::boolean(regex.is_match(s)));
@@ -93,7 +128,9 @@ pub(super) fn call<'a>(ctx: &Ctx<'_, '_, 'a>, input: &[Item<'a>], out: &mut Buf<
         Func::ToChars => out.extend(s.chars().map(|c| string_item(c.to_string()))),
         Func::Trim => out.push(string_item(s.trim())),
         Func::Split => {
-            let Some(separator) = ctx.string_arg(0)? else { return Ok(()) };
+            let Some(separator) = ctx.string_arg(0)? else {
+                return Ok(());
+            };
             if separator.is_empty() {
                 out.extend(s.chars().map(|c| string_item(c.to_string())));
             } else {
@@ -101,7 +138,9 @@ pub(super) fn call<'a>(ctx: &Ctx<'_, '_, 'a>, input: &[Item<'a>], out: &mut Buf<
             }
         }
         Func::Encode | Func::Decode | Func::Escape | Func::Unescape => {
-            let Some(format) = ctx.string_arg(0)? else { return Ok(()) };
+            let Some(format) = ctx.string_arg(0)? else {
+                return Ok(());
+            };
             let result = match func {
                 Func::Encode => encode(s, &format),
                 Func::Decode => decode(s, &format),
@@ -110,7 +149,12 @@ pub(super) fn call<'a>(ctx: &Ctx<'_, '_, 'a>, input: &[Item<'a>], out: &mut Buf<
             };
             out.extend(result.map(string_item));
         }
-        _ => return Err(Error::semantic(format!("{}() is not a string function", func.name()))),
+        _ => {
+            return Err(Error::semantic(format!(
+                "{}() is not a string function",
+                func.name()
+            )))
+        }
     }
     Ok(())
 }
@@ -134,7 +178,11 @@ const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 fn base64_encode(bytes: &[u8], url: bool) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -192,10 +240,13 @@ fn decode(s: &str, format: &str) -> Option<String> {
     let bytes = match format {
         "base64" | "urlbase64" => base64_decode(s)?,
         "hex" => {
-            if s.len() % 2 != 0 {
+            if s.len() % 2 == 1 {
                 return None;
             }
-            (0..s.len()).step_by(2).map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect::<Option<_>>()?
+            (0..s.len())
+                .step_by(2)
+                .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+                .collect::<Option<_>>()?
         }
         _ => return None,
     };
