@@ -16,6 +16,7 @@ mod e2e;
 mod edge;
 mod history;
 mod roundtrip;
+mod search_admin;
 mod search_paging;
 mod search_relations;
 mod search_values;

@@ -39,13 +39,28 @@ db_test!(sorting_on_several_keys_both_ways, |srv| {
     let f = Fixture::new(srv);
     let ids = people(&f).await;
     let by_birth = f.search("Patient", "_sort=birthdate").await;
-    assert_eq!(match_ids(&by_birth), vec![ids[3].clone(), ids[1].clone(), ids[0].clone(), ids[4].clone(), ids[2].clone()]);
+    assert_eq!(
+        match_ids(&by_birth),
+        vec![
+            ids[3].clone(),
+            ids[1].clone(),
+            ids[0].clone(),
+            ids[4].clone(),
+            ids[2].clone()
+        ]
+    );
     let newest_first = f.search("Patient", "_sort=-birthdate").await;
     assert_eq!(match_ids(&newest_first)[0], ids[2]);
     let family_then_birth = f.search("Patient", "_sort=family,-birthdate").await;
     assert_eq!(
         match_ids(&family_then_birth),
-        vec![ids[1].clone(), ids[2].clone(), ids[4].clone(), ids[0].clone(), ids[3].clone()]
+        vec![
+            ids[1].clone(),
+            ids[2].clone(),
+            ids[4].clone(),
+            ids[0].clone(),
+            ids[3].clone()
+        ]
     );
     let by_id = f.search("Patient", "_sort=_id").await;
     let mut expected = ids.clone();
@@ -80,7 +95,9 @@ db_test!(pages_link_forwards_and_back, |srv| {
     let previous = link(&page, "previous").expect("a previous link");
     let back = srv.get_json(&previous).await;
     assert_eq!(match_ids(&back), pages[1]);
-    let back_again = srv.get_json(&link(&back, "previous").expect("previous")).await;
+    let back_again = srv
+        .get_json(&link(&back, "previous").expect("previous"))
+        .await;
     assert_eq!(match_ids(&back_again), pages[0]);
     let self_link = link(&back, "self").expect("self");
     assert_eq!(match_ids(&srv.get_json(&self_link).await), pages[1]);
@@ -103,65 +120,75 @@ db_test!(totals_summary_count_and_elements, |srv| {
     assert!(resource.get("birthDate").is_some());
     assert!(resource.get("name").is_none());
     let full_url = elements["entry"][0]["fullUrl"].as_str().unwrap();
-    assert!(full_url.starts_with(&srv.base) && full_url.contains("/Patient/"), "{full_url}");
+    assert!(
+        full_url.starts_with(&srv.base) && full_url.contains("/Patient/"),
+        "{full_url}"
+    );
 });
 
-db_test!(bad_searches_get_400_and_unknown_parameters_a_warning, |srv| {
-    let f = Fixture::new(srv);
-    for (query, needle) in [
-        ("birthdate=banana", "birthdate"),
-        ("_count=-1", "_count"),
-        ("subject.name=x", "subject"),
-        ("_sort=-", ""),
-        ("_cursor=garbage", "_cursor"),
-        ("_total=sometimes", "_total"),
-        ("name:banana=x", "name"),
-        ("_has:Banana:x:y=1", "_has"),
-        ("gender:missing=maybe", "missing"),
-    ] {
-        let (status, outcome) = f.search_status("Patient", query).await;
-        if query == "_sort=-" {
-            assert!(status == 200 || status == 400, "{query}: {status}");
-            continue;
+db_test!(
+    bad_searches_get_400_and_unknown_parameters_a_warning,
+    |srv| {
+        let f = Fixture::new(srv);
+        for (query, needle) in [
+            ("birthdate=banana", "birthdate"),
+            ("_count=-1", "_count"),
+            ("subject.name=x", "subject"),
+            ("_sort=-", ""),
+            ("_cursor=garbage", "_cursor"),
+            ("_total=sometimes", "_total"),
+            ("name:banana=x", "name"),
+            ("_has:Banana:x:y=1", "_has"),
+            ("gender:missing=maybe", "missing"),
+        ] {
+            let (status, outcome) = f.search_status("Patient", query).await;
+            if query == "_sort=-" {
+                assert!(status == 200 || status == 400, "{query}: {status}");
+                continue;
+            }
+            assert_eq!(status, 400, "{query}: {outcome}");
+            assert_eq!(outcome["resourceType"], "OperationOutcome", "{query}");
+            assert!(outcome.to_string().contains(needle), "{query}: {outcome}");
         }
-        assert_eq!(status, 400, "{query}: {outcome}");
-        assert_eq!(outcome["resourceType"], "OperationOutcome", "{query}");
-        assert!(outcome.to_string().contains(needle), "{query}: {outcome}");
+        let lenient = f.search("Patient", "banana=1").await;
+        let outcome = lenient["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["search"]["mode"] == "outcome")
+            .expect("a warning entry");
+        assert!(outcome.to_string().contains("banana"));
+        let strict = srv
+            .request(Method::GET, &format!("Patient?banana=1&{}", f.tag_param()))
+            .header("prefer", "handling=strict")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(strict.status(), 400);
+        let many = vec!["x"; 1001].join(",");
+        let (status, _) = f.search_status("Patient", &format!("name={many}")).await;
+        assert_eq!(status, 400, "more alternatives than the cap");
     }
-    let lenient = f.search("Patient", "banana=1").await;
-    let outcome = lenient["entry"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["search"]["mode"] == "outcome")
-        .expect("a warning entry");
-    assert!(outcome.to_string().contains("banana"));
-    let strict = srv
-        .request(Method::GET, &format!("Patient?banana=1&{}", f.tag_param()))
-        .header("prefer", "handling=strict")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(strict.status(), 400);
-    let many = vec!["x"; 1001].join(",");
-    let (status, _) = f.search_status("Patient", &format!("name={many}")).await;
-    assert_eq!(status, 400, "more alternatives than the cap");
-});
+);
 
 db_test!(paging_stays_consistent_while_others_write, |srv| {
     let f = Fixture::new(srv);
     let mut stable = Vec::new();
     for i in 0..30 {
         stable.push(
-            f.create(json!({"resourceType": "Patient", "name": [{"family": format!("Stable{i:02}")}]}))
-                .await,
+            f.create(
+                json!({"resourceType": "Patient", "name": [{"family": format!("Stable{i:02}")}]}),
+            )
+            .await,
         );
     }
     let mut doomed = Vec::new();
     for i in 0..10 {
         doomed.push(
-            f.create(json!({"resourceType": "Patient", "name": [{"family": format!("Doomed{i:02}")}]}))
-                .await,
+            f.create(
+                json!({"resourceType": "Patient", "name": [{"family": format!("Doomed{i:02}")}]}),
+            )
+            .await,
         );
     }
     for sort in ["", "_sort=family&", "_sort=-_lastUpdated&"] {
@@ -171,8 +198,10 @@ db_test!(paging_stays_consistent_while_others_write, |srv| {
         loop {
             seen.extend(match_ids(&page));
             // Between pages: one new matching resource and one deletion.
-            f.create(json!({"resourceType": "Patient", "name": [{"family": format!("New{step}")}]}))
-                .await;
+            f.create(
+                json!({"resourceType": "Patient", "name": [{"family": format!("New{step}")}]}),
+            )
+            .await;
             if let Some(victim) = doomed.pop() {
                 assert_eq!(srv.delete(&format!("Patient/{victim}")).await.status(), 204);
             }
@@ -185,7 +214,10 @@ db_test!(paging_stays_consistent_while_others_write, |srv| {
         let unique: HashSet<&String> = seen.iter().collect();
         assert_eq!(unique.len(), seen.len(), "{sort}: a resource came twice");
         for id in &stable {
-            assert!(seen.contains(id), "{sort}: skipped {id}, which existed throughout");
+            assert!(
+                seen.contains(id),
+                "{sort}: skipped {id}, which existed throughout"
+            );
         }
     }
 });

@@ -24,21 +24,27 @@ async fn clinic(f: &Fixture<'_>) -> Clinic {
         .create(json!({"resourceType": "Organization", "name": "Bergen legesenter"}))
         .await;
     let practitioner = f
-        .create(json!({"resourceType": "Practitioner", "name": [{"family": "Lege", "given": ["Liv"]}]}))
+        .create(
+            json!({"resourceType": "Practitioner", "name": [{"family": "Lege", "given": ["Liv"]}]}),
+        )
         .await;
     f.create(json!({"resourceType": "PractitionerRole",
         "practitioner": {"reference": format!("Practitioner/{practitioner}")},
         "organization": {"reference": format!("Organization/{org}")}}))
         .await;
     let kari = f
-        .create(json!({"resourceType": "Patient", "name": [{"family": "Nordmann", "given": ["Kari"]}],
+        .create(
+            json!({"resourceType": "Patient", "name": [{"family": "Nordmann", "given": ["Kari"]}],
             "birthDate": "1970-01-01",
             "generalPractitioner": [{"reference": format!("Practitioner/{practitioner}")}],
-            "managingOrganization": {"reference": format!("Organization/{org}")}}))
+            "managingOrganization": {"reference": format!("Organization/{org}")}}),
+        )
         .await;
     let ola = f
-        .create(json!({"resourceType": "Patient", "name": [{"family": "Hansen", "given": ["Ola"]}],
-            "birthDate": "1990-01-01"}))
+        .create(
+            json!({"resourceType": "Patient", "name": [{"family": "Hansen", "given": ["Ola"]}],
+            "birthDate": "1990-01-01"}),
+        )
         .await;
     let pulse = |patient: &str, value: i64| {
         json!({"resourceType": "Observation", "status": "final",
@@ -63,19 +69,35 @@ async fn clinic(f: &Fixture<'_>) -> Clinic {
 db_test!(chains_follow_references_over_several_levels, |srv| {
     let f = Fixture::new(srv);
     let c = clinic(&f).await;
-    assert_eq!(f.ids("Observation", "subject:Patient.name=kari").await, vec![c.kari_pulse.clone()]);
-    assert_eq!(f.ids("Observation", "patient.family=hansen").await, vec![c.ola_pulse.clone()]);
-    assert_eq!(f.ids("Observation", "subject.birthdate=lt1980").await, vec![c.kari_pulse.clone()]);
     assert_eq!(
-        f.ids("Observation", "subject:Patient.organization.name=bergen").await,
+        f.ids("Observation", "subject:Patient.name=kari").await,
+        vec![c.kari_pulse.clone()]
+    );
+    assert_eq!(
+        f.ids("Observation", "patient.family=hansen").await,
+        vec![c.ola_pulse.clone()]
+    );
+    assert_eq!(
+        f.ids("Observation", "subject.birthdate=lt1980").await,
+        vec![c.kari_pulse.clone()]
+    );
+    assert_eq!(
+        f.ids("Observation", "subject:Patient.organization.name=bergen")
+            .await,
         vec![c.kari_pulse.clone()],
         "two levels"
     );
     assert_eq!(
-        f.ids("Observation", "subject:Patient.general-practitioner.name=liv").await,
+        f.ids(
+            "Observation",
+            "subject:Patient.general-practitioner.name=liv"
+        )
+        .await,
         vec![c.kari_pulse.clone()]
     );
-    let (status, outcome) = f.search_status("Observation", "subject:Patient.banana=x").await;
+    let (status, outcome) = f
+        .search_status("Observation", "subject:Patient.banana=x")
+        .await;
     assert_eq!(status, 400, "{outcome}");
     let (status, _) = f.search_status("Observation", "code.name=x").await;
     assert_eq!(status, 400, "a token cannot be chained");
@@ -85,15 +107,21 @@ db_test!(reverse_chains_find_referenced_resources, |srv| {
     let f = Fixture::new(srv);
     let c = clinic(&f).await;
     assert_eq!(
-        f.ids("Patient", "_has:Observation:patient:value-quantity=lt80").await,
+        f.ids("Patient", "_has:Observation:patient:value-quantity=lt80")
+            .await,
         vec![c.kari.clone()]
     );
     assert_eq!(
-        f.ids("Patient", "_has:Observation:subject:code=8867-4").await,
+        f.ids("Patient", "_has:Observation:subject:code=8867-4")
+            .await,
         sorted(&[&c.kari, &c.ola])
     );
     assert_eq!(
-        f.ids("Organization", "_has:PractitionerRole:organization:practitioner.name=lege").await,
+        f.ids(
+            "Organization",
+            "_has:PractitionerRole:organization:practitioner.name=lege"
+        )
+        .await,
         vec![c.org.clone()]
     );
     assert_eq!(
@@ -105,7 +133,9 @@ db_test!(reverse_chains_find_referenced_resources, |srv| {
         Vec::<String>::new(),
         "nested _has"
     );
-    let (status, _) = f.search_status("Patient", "_has:Observation:code:status=final").await;
+    let (status, _) = f
+        .search_status("Patient", "_has:Observation:code:status=final")
+        .await;
     assert_eq!(status, 400, "code is not a reference");
 });
 
@@ -113,27 +143,61 @@ db_test!(includes_add_referenced_and_referring_resources, |srv| {
     let f = Fixture::new(srv);
     let c = clinic(&f).await;
     let bundle = f
-        .search("Observation", &format!("_id={}&_include=Observation:subject", c.kari_pulse))
+        .search(
+            "Observation",
+            &format!("_id={}&_include=Observation:subject", c.kari_pulse),
+        )
         .await;
     assert_eq!(match_ids(&bundle), vec![c.kari_pulse.clone()]);
-    assert_eq!(entries_with_mode(&bundle, "include"), vec![format!("Patient/{}", c.kari)]);
+    assert_eq!(
+        entries_with_mode(&bundle, "include"),
+        vec![format!("Patient/{}", c.kari)]
+    );
     assert_eq!(bundle["total"], 1, "included resources are not counted");
 
     let typed = f
-        .search("Observation", &format!("_id={}&_include=Observation:performer:Practitioner", c.ola_pulse))
+        .search(
+            "Observation",
+            &format!(
+                "_id={}&_include=Observation:performer:Practitioner",
+                c.ola_pulse
+            ),
+        )
         .await;
-    assert_eq!(entries_with_mode(&typed, "include"), vec![format!("Practitioner/{}", c.practitioner)]);
-
-    let all = f.search("Observation", &format!("_id={}&_include=Observation:*", c.kari_pulse)).await;
     assert_eq!(
-        sorted(&entries_with_mode(&all, "include").iter().map(String::as_str).collect::<Vec<_>>()),
-        sorted(&[&format!("Patient/{}", c.kari), &format!("Practitioner/{}", c.practitioner)])
+        entries_with_mode(&typed, "include"),
+        vec![format!("Practitioner/{}", c.practitioner)]
+    );
+
+    let all = f
+        .search(
+            "Observation",
+            &format!("_id={}&_include=Observation:*", c.kari_pulse),
+        )
+        .await;
+    assert_eq!(
+        sorted(
+            &entries_with_mode(&all, "include")
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+        ),
+        sorted(&[
+            &format!("Patient/{}", c.kari),
+            &format!("Practitioner/{}", c.practitioner)
+        ])
     );
 
     let rev = f
-        .search("Patient", &format!("_id={}&_revinclude=Observation:subject", c.ola))
+        .search(
+            "Patient",
+            &format!("_id={}&_revinclude=Observation:subject", c.ola),
+        )
         .await;
-    assert_eq!(entries_with_mode(&rev, "include"), vec![format!("Observation/{}", c.ola_pulse)]);
+    assert_eq!(
+        entries_with_mode(&rev, "include"),
+        vec![format!("Observation/{}", c.ola_pulse)]
+    );
 
     // :iterate follows the included patient on to its organisation.
     let iterated = f
@@ -146,10 +210,20 @@ db_test!(includes_add_referenced_and_referring_resources, |srv| {
         )
         .await;
     assert_eq!(
-        sorted(&entries_with_mode(&iterated, "include").iter().map(String::as_str).collect::<Vec<_>>()),
-        sorted(&[&format!("Patient/{}", c.kari), &format!("Organization/{}", c.org)])
+        sorted(
+            &entries_with_mode(&iterated, "include")
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+        ),
+        sorted(&[
+            &format!("Patient/{}", c.kari),
+            &format!("Organization/{}", c.org)
+        ])
     );
-    let (status, _) = f.search_status("Observation", "_include=Observation:banana").await;
+    let (status, _) = f
+        .search_status("Observation", "_include=Observation:banana")
+        .await;
     assert_eq!(status, 400);
 });
 
@@ -165,13 +239,18 @@ db_test!(compartments_and_everything, |srv| {
         .await;
     assert_eq!(filtered["total"], 0);
 
-    let everything = srv.get_json(&format!("Patient/{}/$everything", c.kari)).await;
+    let everything = srv
+        .get_json(&format!("Patient/{}/$everything", c.kari))
+        .await;
     let matched = match_ids(&everything);
     assert!(matched.contains(&c.kari), "{matched:?}");
     assert!(matched.contains(&c.kari_pulse), "{matched:?}");
     assert!(!matched.contains(&c.ola_pulse), "{matched:?}");
     let included = entries_with_mode(&everything, "include");
-    assert!(included.contains(&format!("Practitioner/{}", c.practitioner)), "{included:?}");
+    assert!(
+        included.contains(&format!("Practitioner/{}", c.practitioner)),
+        "{included:?}"
+    );
     let only_obs = srv
         .get_json(&format!("Patient/{}/$everything?_type=Observation", c.kari))
         .await;
@@ -195,10 +274,15 @@ db_test!(system_search_lists_and_type, |srv| {
     assert_eq!(ids, sorted(&[&c.kari, &c.ola, &c.practitioner]));
     assert_eq!(both["total"], 3);
     let list = f
-        .create(json!({"resourceType": "List", "status": "current", "mode": "working",
-            "entry": [{"item": {"reference": format!("Patient/{}", c.ola)}}]}))
+        .create(
+            json!({"resourceType": "List", "status": "current", "mode": "working",
+            "entry": [{"item": {"reference": format!("Patient/{}", c.ola)}}]}),
+        )
         .await;
-    assert_eq!(f.ids("Patient", &format!("_list={list}")).await, vec![c.ola.clone()]);
+    assert_eq!(
+        f.ids("Patient", &format!("_list={list}")).await,
+        vec![c.ola.clone()]
+    );
     let posted = srv
         .request(Method::POST, "Patient/_search")
         .header("content-type", "application/x-www-form-urlencoded")

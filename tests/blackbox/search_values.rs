@@ -10,17 +10,33 @@ use crate::support::{sorted, Fixture};
 db_test!(strings_match_prefixes_without_case_or_accents, |srv| {
     let f = Fixture::new(srv);
     let eriksen = f
-        .create(json!({"resourceType": "Patient", "name": [{"family": "Eriksén", "given": ["Åse"]}]}))
+        .create(
+            json!({"resourceType": "Patient", "name": [{"family": "Eriksén", "given": ["Åse"]}]}),
+        )
         .await;
     let erik = f
-        .create(json!({"resourceType": "Patient", "name": [{"family": "Erikstad", "given": ["Ola"]}]}))
+        .create(
+            json!({"resourceType": "Patient", "name": [{"family": "Erikstad", "given": ["Ola"]}]}),
+        )
         .await;
-    assert_eq!(f.ids("Patient", "family=erik").await, sorted(&[&eriksen, &erik]));
-    assert_eq!(f.ids("Patient", "family=ERIKSEN").await, vec![eriksen.clone()]);
+    assert_eq!(
+        f.ids("Patient", "family=erik").await,
+        sorted(&[&eriksen, &erik])
+    );
+    assert_eq!(
+        f.ids("Patient", "family=ERIKSEN").await,
+        vec![eriksen.clone()]
+    );
     assert_eq!(f.ids("Patient", "name=ase").await, vec![eriksen.clone()]);
-    assert_eq!(f.ids("Patient", "family:exact=Eriksén").await, vec![eriksen.clone()]);
+    assert_eq!(
+        f.ids("Patient", "family:exact=Eriksén").await,
+        vec![eriksen.clone()]
+    );
     assert!(f.ids("Patient", "family:exact=eriksén").await.is_empty());
-    assert_eq!(f.ids("Patient", "family:contains=kst").await, vec![erik.clone()]);
+    assert_eq!(
+        f.ids("Patient", "family:contains=kst").await,
+        vec![erik.clone()]
+    );
     // OR with commas, AND by repetition.
     assert_eq!(
         f.ids("Patient", "given=ola,ase").await,
@@ -34,8 +50,12 @@ db_test!(string_values_escape_commas, |srv| {
     let id = f
         .create(json!({"resourceType": "Organization", "name": "Hansen, Berg og Co"}))
         .await;
-    f.create(json!({"resourceType": "Organization", "name": "Hansen"})).await;
-    assert_eq!(f.ids("Organization", r"name=hansen\,%20berg").await, vec![id]);
+    f.create(json!({"resourceType": "Organization", "name": "Hansen"}))
+        .await;
+    assert_eq!(
+        f.ids("Organization", r"name=hansen\,%20berg").await,
+        vec![id]
+    );
 });
 
 db_test!(tokens_match_system_and_code_forms, |srv| {
@@ -52,15 +72,37 @@ db_test!(tokens_match_system_and_code_forms, |srv| {
         .create(json!({"resourceType": "Observation", "status": "amended",
             "code": {"coding": [{"system": "http://snomed.info/sct", "code": "364075005"}]}}))
         .await;
-    assert_eq!(f.ids("Observation", "code=8867-4").await, sorted(&[&loinc, &local]));
-    assert_eq!(f.ids("Observation", "code=http://loinc.org%7C8867-4").await, vec![loinc.clone()]);
-    assert_eq!(f.ids("Observation", "code=%7C8867-4").await, vec![local.clone()]);
-    assert_eq!(f.ids("Observation", "code=http://snomed.info/sct%7C").await, vec![other.clone()]);
-    assert_eq!(f.ids("Observation", "code:text=heart").await, vec![loinc.clone()]);
-    assert_eq!(f.ids("Observation", "code:text=puls").await, vec![loinc.clone()]);
-    assert_eq!(f.ids("Observation", "status:not=final").await, vec![other.clone()]);
     assert_eq!(
-        f.ids("Observation", "code=364075005,http://loinc.org%7C8867-4").await,
+        f.ids("Observation", "code=8867-4").await,
+        sorted(&[&loinc, &local])
+    );
+    assert_eq!(
+        f.ids("Observation", "code=http://loinc.org%7C8867-4").await,
+        vec![loinc.clone()]
+    );
+    assert_eq!(
+        f.ids("Observation", "code=%7C8867-4").await,
+        vec![local.clone()]
+    );
+    assert_eq!(
+        f.ids("Observation", "code=http://snomed.info/sct%7C").await,
+        vec![other.clone()]
+    );
+    assert_eq!(
+        f.ids("Observation", "code:text=heart").await,
+        vec![loinc.clone()]
+    );
+    assert_eq!(
+        f.ids("Observation", "code:text=puls").await,
+        vec![loinc.clone()]
+    );
+    assert_eq!(
+        f.ids("Observation", "status:not=final").await,
+        vec![other.clone()]
+    );
+    assert_eq!(
+        f.ids("Observation", "code=364075005,http://loinc.org%7C8867-4")
+            .await,
         sorted(&[&loinc, &other])
     );
 });
@@ -73,10 +115,19 @@ db_test!(identifiers_booleans_and_of_type, |srv| {
             "identifier": [{"system": fnr, "value": "13031353453",
               "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "NH"}]}}]}))
         .await;
-    let inactive = f.create(json!({"resourceType": "Patient", "active": false})).await;
-    assert_eq!(f.ids("Patient", &format!("identifier={fnr}%7C13031353453")).await, vec![id.clone()]);
+    let inactive = f
+        .create(json!({"resourceType": "Patient", "active": false}))
+        .await;
+    assert_eq!(
+        f.ids("Patient", &format!("identifier={fnr}%7C13031353453"))
+            .await,
+        vec![id.clone()]
+    );
     assert_eq!(f.ids("Patient", "active=true").await, vec![id.clone()]);
-    assert_eq!(f.ids("Patient", "active=false").await, vec![inactive.clone()]);
+    assert_eq!(
+        f.ids("Patient", "active=false").await,
+        vec![inactive.clone()]
+    );
     assert_eq!(
         f.ids(
             "Patient",
@@ -85,31 +136,71 @@ db_test!(identifiers_booleans_and_of_type, |srv| {
         .await,
         vec![id.clone()]
     );
-    assert_eq!(f.ids("Patient", "identifier:missing=true").await, vec![inactive]);
+    assert_eq!(
+        f.ids("Patient", "identifier:missing=true").await,
+        vec![inactive]
+    );
     assert_eq!(f.ids("Patient", "identifier:missing=false").await, vec![id]);
 });
 
 db_test!(dates_compare_as_ranges_with_prefixes, |srv| {
     let f = Fixture::new(srv);
-    let y1980 = f.create(json!({"resourceType": "Patient", "birthDate": "1980"})).await;
-    let d1980 = f.create(json!({"resourceType": "Patient", "birthDate": "1980-06-15"})).await;
-    let d1990 = f.create(json!({"resourceType": "Patient", "birthDate": "1990-01-01"})).await;
-    assert_eq!(f.ids("Patient", "birthdate=1980").await, sorted(&[&y1980, &d1980]));
-    assert_eq!(f.ids("Patient", "birthdate=1980-06").await, vec![d1980.clone()]);
-    assert_eq!(f.ids("Patient", "birthdate=1980-06-15").await, vec![d1980.clone()]);
-    assert_eq!(f.ids("Patient", "birthdate=gt1985").await, vec![d1990.clone()]);
-    assert_eq!(f.ids("Patient", "birthdate=lt1990-01-01").await, sorted(&[&y1980, &d1980]));
-    assert_eq!(f.ids("Patient", "birthdate=le1990-01-01").await.len(), 3);
-    assert_eq!(f.ids("Patient", "birthdate=ge1990").await, vec![d1990.clone()]);
-    assert_eq!(f.ids("Patient", "birthdate=ne1980").await, vec![d1990.clone()]);
-    assert_eq!(f.ids("Patient", "birthdate=sa1985").await, vec![d1990.clone()]);
-    assert_eq!(f.ids("Patient", "birthdate=eb1985").await, sorted(&[&y1980, &d1980]));
+    let y1980 = f
+        .create(json!({"resourceType": "Patient", "birthDate": "1980"}))
+        .await;
+    let d1980 = f
+        .create(json!({"resourceType": "Patient", "birthDate": "1980-06-15"}))
+        .await;
+    let d1990 = f
+        .create(json!({"resourceType": "Patient", "birthDate": "1990-01-01"}))
+        .await;
     assert_eq!(
-        f.ids("Patient", "birthdate=ge1980-03-01&birthdate=lt1980-12-31").await,
+        f.ids("Patient", "birthdate=1980").await,
+        sorted(&[&y1980, &d1980])
+    );
+    assert_eq!(
+        f.ids("Patient", "birthdate=1980-06").await,
+        vec![d1980.clone()]
+    );
+    assert_eq!(
+        f.ids("Patient", "birthdate=1980-06-15").await,
+        vec![d1980.clone()]
+    );
+    assert_eq!(
+        f.ids("Patient", "birthdate=gt1985").await,
+        vec![d1990.clone()]
+    );
+    assert_eq!(
+        f.ids("Patient", "birthdate=lt1990-01-01").await,
+        sorted(&[&y1980, &d1980])
+    );
+    assert_eq!(f.ids("Patient", "birthdate=le1990-01-01").await.len(), 3);
+    assert_eq!(
+        f.ids("Patient", "birthdate=ge1990").await,
+        vec![d1990.clone()]
+    );
+    assert_eq!(
+        f.ids("Patient", "birthdate=ne1980").await,
+        vec![d1990.clone()]
+    );
+    assert_eq!(
+        f.ids("Patient", "birthdate=sa1985").await,
+        vec![d1990.clone()]
+    );
+    assert_eq!(
+        f.ids("Patient", "birthdate=eb1985").await,
+        sorted(&[&y1980, &d1980])
+    );
+    assert_eq!(
+        f.ids("Patient", "birthdate=ge1980-03-01&birthdate=lt1980-12-31")
+            .await,
         sorted(&[&y1980, &d1980]),
         "1980 (a year) overlaps both bounds"
     );
-    assert_eq!(f.ids("Patient", "birthdate=ap1990-01-02").await, vec![d1990]);
+    assert_eq!(
+        f.ids("Patient", "birthdate=ap1990-01-02").await,
+        vec![d1990]
+    );
 });
 
 db_test!(periods_and_instants_are_ranges_too, |srv| {
@@ -124,10 +215,22 @@ db_test!(periods_and_instants_are_ranges_too, |srv| {
             "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
             "period": {"start": "2024-06-01T08:00:00Z"}}))
         .await;
-    assert_eq!(f.ids("Encounter", "date=2024-03-03").await, Vec::<String>::new(), "a day inside a longer stay is not eq");
+    assert_eq!(
+        f.ids("Encounter", "date=2024-03-03").await,
+        Vec::<String>::new(),
+        "a day inside a longer stay is not eq"
+    );
     assert_eq!(f.ids("Encounter", "date=2024-03").await, vec![stay.clone()]);
-    assert_eq!(f.ids("Encounter", "date=ge2024-03-03&date=le2024-03-04").await, vec![stay.clone()]);
-    assert_eq!(f.ids("Encounter", "date=gt2030-01-01").await, vec![open.clone()], "an open end reaches on");
+    assert_eq!(
+        f.ids("Encounter", "date=ge2024-03-03&date=le2024-03-04")
+            .await,
+        vec![stay.clone()]
+    );
+    assert_eq!(
+        f.ids("Encounter", "date=gt2030-01-01").await,
+        vec![open.clone()],
+        "an open end reaches on"
+    );
     assert_eq!(f.ids("Encounter", "date=lt2024-03-02").await, vec![stay]);
     let (status, outcome) = f.search_status("Encounter", "date=banana").await;
     assert_eq!(status, 400);
@@ -146,11 +249,26 @@ db_test!(numbers_use_implicit_precision, |srv| {
             "subject": {"reference": "Patient/x"},
             "prediction": [{"probabilityDecimal": 0.85}]}))
         .await;
-    assert_eq!(f.ids("RiskAssessment", "probability=0.4").await, vec![four.clone()]);
-    assert_eq!(f.ids("RiskAssessment", "probability=0.40").await, vec![four.clone()]);
-    assert_eq!(f.ids("RiskAssessment", "probability=gt0.5").await, vec![high.clone()]);
-    assert_eq!(f.ids("RiskAssessment", "probability=le0.4").await, vec![four.clone()]);
-    assert_eq!(f.ids("RiskAssessment", "probability=ne0.4").await, vec![high]);
+    assert_eq!(
+        f.ids("RiskAssessment", "probability=0.4").await,
+        vec![four.clone()]
+    );
+    assert_eq!(
+        f.ids("RiskAssessment", "probability=0.40").await,
+        vec![four.clone()]
+    );
+    assert_eq!(
+        f.ids("RiskAssessment", "probability=gt0.5").await,
+        vec![high.clone()]
+    );
+    assert_eq!(
+        f.ids("RiskAssessment", "probability=le0.4").await,
+        vec![four.clone()]
+    );
+    assert_eq!(
+        f.ids("RiskAssessment", "probability=ne0.4").await,
+        vec![high]
+    );
     let (status, _) = f.search_status("RiskAssessment", "probability=lots").await;
     assert_eq!(status, 400);
 });
@@ -166,43 +284,90 @@ db_test!(quantities_compare_in_canonical_units, |srv| {
             "valueQuantity": {"value": 12, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}}))
         .await;
     assert_eq!(
-        f.ids("Observation", "value-quantity=5.4%7Chttp://unitsofmeasure.org%7Cmg").await,
+        f.ids(
+            "Observation",
+            "value-quantity=5.4%7Chttp://unitsofmeasure.org%7Cmg"
+        )
+        .await,
         vec![grams.clone()]
     );
     assert_eq!(
-        f.ids("Observation", "value-quantity=gt0.01%7Chttp://unitsofmeasure.org%7Cg").await,
+        f.ids(
+            "Observation",
+            "value-quantity=gt0.01%7Chttp://unitsofmeasure.org%7Cg"
+        )
+        .await,
         vec![mg.clone()]
     );
-    assert_eq!(f.ids("Observation", "value-quantity=12%7C%7Cmg").await, vec![mg.clone()]);
-    assert_eq!(f.ids("Observation", "value-quantity=lt0.01").await, vec![grams]);
+    assert_eq!(
+        f.ids("Observation", "value-quantity=12%7C%7Cmg").await,
+        vec![mg.clone()]
+    );
+    assert_eq!(
+        f.ids("Observation", "value-quantity=lt0.01").await,
+        vec![grams]
+    );
 });
 
 db_test!(references_by_id_type_url_and_identifier, |srv| {
     let f = Fixture::new(srv);
     let patient = f.create(json!({"resourceType": "Patient"})).await;
-    let group = f.create(json!({"resourceType": "Group", "type": "person", "actual": true})).await;
+    let group = f
+        .create(json!({"resourceType": "Group", "type": "person", "actual": true}))
+        .await;
     let to_patient = f
-        .create(json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"},
-            "subject": {"reference": format!("Patient/{patient}")}}))
+        .create(
+            json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+            "subject": {"reference": format!("Patient/{patient}")}}),
+        )
         .await;
     let to_group = f
-        .create(json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"},
-            "subject": {"reference": format!("Group/{group}")}}))
+        .create(
+            json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+            "subject": {"reference": format!("Group/{group}")}}),
+        )
         .await;
     let by_identifier = f
-        .create(json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"},
-            "subject": {"identifier": {"system": "urn:fnr", "value": "123"}}}))
+        .create(
+            json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+            "subject": {"identifier": {"system": "urn:fnr", "value": "123"}}}),
+        )
         .await;
-    assert_eq!(f.ids("Observation", &format!("subject={patient}")).await, vec![to_patient.clone()]);
-    assert_eq!(f.ids("Observation", &format!("subject=Patient/{patient}")).await, vec![to_patient.clone()]);
     assert_eq!(
-        f.ids("Observation", &format!("subject={}/Patient/{patient}", srv.base)).await,
+        f.ids("Observation", &format!("subject={patient}")).await,
         vec![to_patient.clone()]
     );
-    assert_eq!(f.ids("Observation", &format!("patient={patient}")).await, vec![to_patient.clone()]);
-    assert_eq!(f.ids("Observation", &format!("subject:Group={group}")).await, vec![to_group.clone()]);
-    assert!(f.ids("Observation", &format!("subject:Group={patient}")).await.is_empty());
-    assert_eq!(f.ids("Observation", "subject:identifier=urn:fnr%7C123").await, vec![by_identifier]);
+    assert_eq!(
+        f.ids("Observation", &format!("subject=Patient/{patient}"))
+            .await,
+        vec![to_patient.clone()]
+    );
+    assert_eq!(
+        f.ids(
+            "Observation",
+            &format!("subject={}/Patient/{patient}", srv.base)
+        )
+        .await,
+        vec![to_patient.clone()]
+    );
+    assert_eq!(
+        f.ids("Observation", &format!("patient={patient}")).await,
+        vec![to_patient.clone()]
+    );
+    assert_eq!(
+        f.ids("Observation", &format!("subject:Group={group}"))
+            .await,
+        vec![to_group.clone()]
+    );
+    assert!(f
+        .ids("Observation", &format!("subject:Group={patient}"))
+        .await
+        .is_empty());
+    assert_eq!(
+        f.ids("Observation", "subject:identifier=urn:fnr%7C123")
+            .await,
+        vec![by_identifier]
+    );
 });
 
 db_test!(canonical_references_and_uris, |srv| {
@@ -212,17 +377,34 @@ db_test!(canonical_references_and_uris, |srv| {
         .create(json!({"resourceType": "ValueSet", "status": "active",
             "url": format!("{base}/colours"), "version": "2.0"}))
         .await;
-    assert_eq!(f.ids("ValueSet", &format!("url={base}/colours")).await, vec![vs.clone()]);
-    assert_eq!(f.ids("ValueSet", &format!("url:below={base}")).await, vec![vs.clone()]);
-    assert_eq!(f.ids("ValueSet", &format!("url:above={base}/colours/extra")).await, vec![vs.clone()]);
-    assert!(f.ids("ValueSet", "url:below=http://elsewhere.org").await.is_empty());
+    assert_eq!(
+        f.ids("ValueSet", &format!("url={base}/colours")).await,
+        vec![vs.clone()]
+    );
+    assert_eq!(
+        f.ids("ValueSet", &format!("url:below={base}")).await,
+        vec![vs.clone()]
+    );
+    assert_eq!(
+        f.ids("ValueSet", &format!("url:above={base}/colours/extra"))
+            .await,
+        vec![vs.clone()]
+    );
+    assert!(f
+        .ids("ValueSet", "url:below=http://elsewhere.org")
+        .await
+        .is_empty());
     let profile = f
         .create(json!({"resourceType": "StructureDefinition", "url": "http://example.org/fhir/StructureDefinition/p",
             "name": "P", "status": "draft", "kind": "resource", "abstract": false, "type": "Patient",
             "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Patient", "derivation": "constraint"}))
         .await;
     assert_eq!(
-        f.ids("StructureDefinition", "base=http://hl7.org/fhir/StructureDefinition/Patient").await,
+        f.ids(
+            "StructureDefinition",
+            "base=http://hl7.org/fhir/StructureDefinition/Patient"
+        )
+        .await,
         vec![profile]
     );
 });
@@ -231,26 +413,39 @@ db_test!(composite_parameters_pair_their_components, |srv| {
     let f = Fixture::new(srv);
     let systolic = |value: f64| {
         json!({"resourceType": "Observation", "status": "final",
-            "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
-            "component": [
-                {"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
-                 "valueQuantity": {"value": value, "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}},
-                {"code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]},
-                 "valueQuantity": {"value": 80, "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}}
-            ]})
+        "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+        "component": [
+            {"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+             "valueQuantity": {"value": value, "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}},
+            {"code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]},
+             "valueQuantity": {"value": 80, "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}}
+        ]})
     };
     let high = f.create(systolic(150.0)).await;
     let normal = f.create(systolic(120.0)).await;
     assert_eq!(
-        f.ids("Observation", "component-code-value-quantity=http://loinc.org%7C8480-6$gt140").await,
+        f.ids(
+            "Observation",
+            "component-code-value-quantity=http://loinc.org%7C8480-6$gt140"
+        )
+        .await,
         vec![high]
     );
     assert_eq!(
-        f.ids("Observation", "component-code-value-quantity=http://loinc.org%7C8480-6$lt130").await,
+        f.ids(
+            "Observation",
+            "component-code-value-quantity=http://loinc.org%7C8480-6$lt130"
+        )
+        .await,
         vec![normal]
     );
     assert!(
-        f.ids("Observation", "component-code-value-quantity=http://loinc.org%7C8462-4$gt100").await.is_empty(),
+        f.ids(
+            "Observation",
+            "component-code-value-quantity=http://loinc.org%7C8462-4$gt100"
+        )
+        .await
+        .is_empty(),
         "components pair within one repetition only"
     );
 });
@@ -265,10 +460,17 @@ db_test!(meta_parameters_tag_profile_security_source, |srv| {
         .await;
     f.create(json!({"resourceType": "Patient"})).await;
     assert_eq!(
-        f.ids("Patient", "_profile=http://hl7.org/fhir/uv/ips/StructureDefinition/Patient-uv-ips").await,
+        f.ids(
+            "Patient",
+            "_profile=http://hl7.org/fhir/uv/ips/StructureDefinition/Patient-uv-ips"
+        )
+        .await,
         vec![id.clone()]
     );
     assert_eq!(f.ids("Patient", "_security=R").await, vec![id.clone()]);
-    assert_eq!(f.ids("Patient", "_source=urn:system:ehr-1").await, vec![id.clone()]);
+    assert_eq!(
+        f.ids("Patient", "_source=urn:system:ehr-1").await,
+        vec![id.clone()]
+    );
     assert_eq!(f.ids("Patient", &format!("_id={id}")).await, vec![id]);
 });

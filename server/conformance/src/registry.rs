@@ -38,7 +38,12 @@ impl SearchParam {
             resource
                 .get(key)
                 .and_then(Value::as_array)
-                .map(|b| b.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .map(|b| {
+                    b.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let components = resource
@@ -99,7 +104,11 @@ impl Registry {
         for (package, resources) in packages {
             for resource in resources {
                 match resource.get("resourceType").and_then(Value::as_str) {
-                    Some("SearchParameter") => registry.search_params.extend(SearchParam::from_resource(&resource)),
+                    // R4 core ships example SearchParameters (`example-reference`
+                    // redefines Condition's `subject`): examples define nothing.
+                    Some("SearchParameter") if !is_example(&resource) => registry
+                        .search_params
+                        .extend(SearchParam::from_resource(&resource)),
                     Some("CompartmentDefinition") => registry.add_compartment(&resource),
                     Some("StructureDefinition") if is_base_definition(&resource) => {
                         if let Some(name) = resource.get("type").and_then(Value::as_str) {
@@ -126,7 +135,7 @@ impl Registry {
 
     fn add_compartment(&mut self, resource: &Value) {
         // R4's `CompartmentDefinition/example` is an example, not a definition.
-        if resource.get("id").and_then(Value::as_str) == Some("example") {
+        if is_example(resource) {
             return;
         }
         let Some(code) = resource.get("code").and_then(Value::as_str) else {
@@ -265,4 +274,13 @@ fn is_base_definition(resource: &Value) -> bool {
             Some("specialization") | None
         )
         && resource.get("kind").and_then(Value::as_str) != Some("logical")
+}
+
+/// Whether a package resource is an example (`example`, `example-reference`…)
+/// rather than a definition to use.
+fn is_example(resource: &Value) -> bool {
+    resource
+        .get("id")
+        .and_then(Value::as_str)
+        .is_some_and(|id| id == "example" || id.starts_with("example-"))
 }

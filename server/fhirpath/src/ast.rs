@@ -41,6 +41,12 @@ pub(crate) enum Expr {
         left: Box<Expr>,
         right: Box<Expr>,
     },
+    /// `a | b | c`: unions are flattened, so long ones do not nest the tree.
+    Union(Vec<Expr>),
+    /// `a and b and c`, flattened like unions.
+    And(Vec<Expr>),
+    /// `a or b or c`, flattened like unions.
+    Or(Vec<Expr>),
     /// `operand is T` / `operand as T`
     TypeOp {
         op: TypeOp,

@@ -239,6 +239,19 @@ impl<'a> Item<'a> {
     }
 }
 
+/// The System type of a FHIR primitive known only by name (when the model lacks it).
+fn primitive_system_type(type_name: &str) -> Option<SystemType> {
+    Some(match type_name {
+        "boolean" => SystemType::Boolean,
+        "integer" | "positiveInt" | "unsignedInt" | "integer64" => SystemType::Integer,
+        "decimal" => SystemType::Decimal,
+        "date" => SystemType::Date,
+        "dateTime" | "instant" => SystemType::DateTime,
+        "time" => SystemType::Time,
+        _ => return None,
+    })
+}
+
 impl<'a> Node<'a> {
     /// The FHIR type code of the node.
     pub fn type_name(&self) -> &'a str {
@@ -250,13 +263,14 @@ impl<'a> Node<'a> {
         match model.kind(self.ty) {
             Some(TypeKind::Primitive(system)) => Some(system),
             Some(_) => None,
-            None => match self.value? {
-                Json::Bool(_) => Some(SystemType::Boolean),
-                Json::String(_) => Some(SystemType::String),
-                Json::Number(n) if n.as_str().contains(['.', 'e', 'E']) => {
+            None => match (primitive_system_type(self.type_name), self.value?) {
+                (Some(system), _) => Some(system),
+                (None, Json::Bool(_)) => Some(SystemType::Boolean),
+                (None, Json::String(_)) => Some(SystemType::String),
+                (None, Json::Number(n)) if n.as_str().contains(['.', 'e', 'E']) => {
                     Some(SystemType::Decimal)
                 }
-                Json::Number(_) => Some(SystemType::Integer),
+                (None, Json::Number(_)) => Some(SystemType::Integer),
                 _ => None,
             },
         }

@@ -17,8 +17,11 @@ use crate::lexer::{tokenize, Token, TokenKind};
 use crate::quantity::{calendar_keyword, Quantity};
 use crate::temporal::{DateTime, Time};
 
-/// Nesting deeper than this is refused, which bounds the evaluator's recursion too.
-const MAX_DEPTH: usize = 200;
+/// Nesting deeper than this is refused, which bounds the evaluator's recursion too: the
+/// deepest expressions evaluate within 512 KiB of stack even in debug builds. R4's invariants
+/// nest at most 5 parentheses; steps, calls and non-associative operators count as nesting,
+/// while `|`, `and` and `or` chains of any length do not.
+const MAX_DEPTH: usize = 64;
 
 /// Parses and compiles an expression.
 pub(crate) fn parse(text: &str) -> Result<Expr> {
@@ -158,6 +161,12 @@ impl Parser {
             if precedence < min_precedence {
                 break;
             }
+            if matches!(op, BinaryOp::Union | BinaryOp::And | BinaryOp::Or) {
+                self.advance();
+                let right = self.expression(precedence + 1)?;
+                left = flatten(op, left, right);
+                continue;
+            }
             self.enter()?;
             grown += 1;
             self.advance();
@@ -199,28 +208,7 @@ impl Parser {
             }
             if self.is_symbol(".") {
                 self.advance();
-                let token = self.advance();
-                let TokenKind::Identifier { name, .. } = token.kind else {
-                    return Err(Error::syntax(token.offset, "expected a name after '.'"));
-                };
-                expr = if self.is_symbol("(") {
-                    self.call(Some(expr), &name, token.offset)?
-                } else {
-                    match expr {
-                        Expr::Path { start, steps } => {
-                            let mut steps = steps.into_vec();
-                            steps.push(Step::new(&name));
-                            Expr::Path {
-                                start,
-                                steps: steps.into(),
-                            }
-                        }
-                        other => Expr::Path {
-                            start: Some(Box::new(other)),
-                            steps: Box::new([Step::new(&name)]),
-                        },
-                    }
-                };
+                expr = self.invocation(expr)?;
             } else if self.is_symbol("[") {
                 self.advance();
                 let index = self.expression(0)?;
@@ -236,15 +224,47 @@ impl Parser {
         }
     }
 
-    fn term(&mut self) -> Result<Expr> {
+    /// The name (and call) after a `.`.
+    fn invocation(&mut self, expr: Expr) -> Result<Expr> {
         let token = self.advance();
+        let TokenKind::Identifier { name, .. } = token.kind else {
+            return Err(Error::syntax(token.offset, "expected a name after '.'"));
+        };
+        if self.is_symbol("(") {
+            return self.call(Some(expr), &name, token.offset);
+        }
+        Ok(match expr {
+            Expr::Path { start, steps } => {
+                let mut steps = steps.into_vec();
+                steps.push(Step::new(&name));
+                Expr::Path {
+                    start,
+                    steps: steps.into(),
+                }
+            }
+            other => Expr::Path {
+                start: Some(Box::new(other)),
+                steps: Box::new([Step::new(&name)]),
+            },
+        })
+    }
+
+    /// A term; parentheses recurse here and everything else is read by `simple_term`, so the
+    /// frames on the recursion path stay small.
+    fn term(&mut self) -> Result<Expr> {
+        if self.is_symbol("(") {
+            self.advance();
+            let inner = self.expression(0)?;
+            self.expect(")")?;
+            return Ok(inner);
+        }
+        let token = self.advance();
+        self.simple_term(token)
+    }
+
+    fn simple_term(&mut self, token: Token) -> Result<Expr> {
         let offset = token.offset;
         Ok(match token.kind {
-            TokenKind::Symbol("(") => {
-                let inner = self.expression(0)?;
-                self.expect(")")?;
-                inner
-            }
             TokenKind::Symbol("{") => {
                 self.expect("}")?;
                 Expr::Empty
@@ -402,6 +422,27 @@ impl Parser {
             type_arg,
             regex,
         })))
+    }
+}
+
+/// Appends to an n-ary `|`, `and` or `or` node, or starts one.
+fn flatten(op: BinaryOp, left: Expr, right: Expr) -> Expr {
+    match (op, left) {
+        (BinaryOp::Union, Expr::Union(mut operands)) => {
+            operands.push(right);
+            Expr::Union(operands)
+        }
+        (BinaryOp::And, Expr::And(mut operands)) => {
+            operands.push(right);
+            Expr::And(operands)
+        }
+        (BinaryOp::Or, Expr::Or(mut operands)) => {
+            operands.push(right);
+            Expr::Or(operands)
+        }
+        (BinaryOp::Union, left) => Expr::Union(vec![left, right]),
+        (BinaryOp::And, left) => Expr::And(vec![left, right]),
+        (_, left) => Expr::Or(vec![left, right]),
     }
 }
 

@@ -329,32 +329,38 @@ fn overflow_and_bad_input_are_errors_not_panics() {
     assert!(repeat.evaluate(&patient, &env).is_err());
 }
 
+/// The expression of `shape` with the largest size the parser accepts.
+fn deepest(shape: impl Fn(usize) -> String) -> String {
+    (1..400)
+        .rev()
+        .map(&shape)
+        .find(|text| Expression::parse(text).is_ok())
+        .unwrap_or_else(|| shape(1))
+}
+
 #[test]
 fn the_deepest_expressions_allowed_evaluate_on_a_small_stack() {
     let patient = input("patient-example.json");
-    let deepest: Vec<String> = [1, 2, 4]
-        .into_iter()
-        .flat_map(|k| {
-            let n = 190 / k;
-            [
-                format!("{}1{}", "(".repeat(n), ")".repeat(n)),
-                vec!["Patient.name.given"; n].join(" | "),
-                format!("Patient{}", ".name.first()".repeat(n / 2)),
-                format!("{}1", "-".repeat(n)),
-                format!(
-                    "{}true{}",
-                    "iif(true, ".repeat(n / 2),
-                    ", false)".repeat(n / 2)
-                ),
-            ]
-        })
-        .collect();
-    // Servers run evaluations on 2 MiB stacks (tokio's default); leave room for the caller.
+    let shapes: Vec<String> = vec![
+        deepest(|n| format!("{}1{}", "(".repeat(n), ")".repeat(n))),
+        deepest(|n| format!("Patient{}", ".name.first()".repeat(n))),
+        deepest(|n| format!("{}1", "-".repeat(n))),
+        deepest(|n| format!("{}true{}", "iif(true, ".repeat(n), ", false)".repeat(n))),
+        deepest(|n| format!("{}true{}", "Patient.where(".repeat(n), ")".repeat(n))),
+        deepest(|n| format!("{}1{}", "(1 + ".repeat(n), ")".repeat(n))),
+        deepest(|n| format!("{}name{}", "Patient.select(".repeat(n), ".given)".repeat(n))),
+    ];
+    // Unions, `and` and `or` chains are flat: their length is not limited.
+    let long = [
+        vec!["Patient.name.given"; 5000].join(" | "),
+        vec!["true"; 5000].join(" and "),
+    ];
+    // Servers run evaluations on 2 MiB stacks (tokio's default); these need far less.
     std::thread::Builder::new()
-        .stack_size(1 << 20)
+        .stack_size(512 << 10)
         .spawn(move || {
             let env = Environment::new(&core().model);
-            for text in &deepest {
+            for text in shapes.iter().chain(&long) {
                 let expression = Expression::parse(text).unwrap_or_else(|e| panic!("{e}: {text}"));
                 let _ = expression.evaluate(&patient, &env);
             }
@@ -379,26 +385,37 @@ impl Lcg {
 
 #[test]
 fn random_expressions_never_panic() {
-    const PIECES: [&str; 48] = [
+    const PIECES: &[&str] = &[
         "Patient",
         "name",
         "given",
+        "value",
+        "birthDate",
+        "extension",
         ".",
         "(",
         ")",
         "[0]",
-        "where(",
-        "select(",
+        "[1]",
         "$this",
+        "$index",
+        "$total",
+        "%resource",
         "'x'",
+        "'2020-01-02'",
         "1",
+        "0",
+        "-1",
         "2.5",
         "@2020-01",
+        "@2020-01-02T10:00:00Z",
         "@T10:00",
         " = ",
         " != ",
         " ~ ",
+        " !~ ",
         " < ",
+        " >= ",
         " + ",
         " - ",
         " * ",
@@ -409,39 +426,153 @@ fn random_expressions_never_panic() {
         " | ",
         " and ",
         " or ",
+        " xor ",
         " implies ",
+        " in ",
+        " contains ",
         " is ",
         " as ",
         "Quantity",
+        "String",
         "4 'mg'",
         "3 days",
-        "first()",
-        "count()",
-        "exists()",
-        "resolve()",
-        "descendants()",
-        "ofType(string)",
-        "substring(1)",
-        "replaceMatches('a', 'b')",
-        "lowBoundary()",
-        ".extension('u')",
+        "1 'wk'",
         "{}",
         ",",
-        "aggregate($total + $this, 0)",
+        "true",
     ];
+    const FUNCTIONS: &[&str] = &[
+        "empty",
+        "exists",
+        "all",
+        "allTrue",
+        "anyTrue",
+        "allFalse",
+        "anyFalse",
+        "subsetOf",
+        "supersetOf",
+        "count",
+        "distinct",
+        "isDistinct",
+        "where",
+        "select",
+        "repeat",
+        "ofType",
+        "single",
+        "first",
+        "last",
+        "tail",
+        "skip",
+        "take",
+        "intersect",
+        "exclude",
+        "union",
+        "combine",
+        "iif",
+        "toBoolean",
+        "toInteger",
+        "toDecimal",
+        "toString",
+        "toDate",
+        "toDateTime",
+        "toTime",
+        "toQuantity",
+        "convertsToQuantity",
+        "indexOf",
+        "substring",
+        "startsWith",
+        "contains",
+        "upper",
+        "replace",
+        "matches",
+        "replaceMatches",
+        "length",
+        "toChars",
+        "trim",
+        "split",
+        "join",
+        "encode",
+        "decode",
+        "escape",
+        "unescape",
+        "abs",
+        "ceiling",
+        "exp",
+        "floor",
+        "ln",
+        "log",
+        "power",
+        "round",
+        "sqrt",
+        "truncate",
+        "children",
+        "descendants",
+        "trace",
+        "now",
+        "today",
+        "timeOfDay",
+        "is",
+        "as",
+        "type",
+        "not",
+        "aggregate",
+        "sort",
+        "lowBoundary",
+        "highBoundary",
+        "precision",
+        "comparable",
+        "yearOf",
+        "dateOf",
+        "sum",
+        "min",
+        "avg",
+        "extension",
+        "hasExtension",
+        "resolve",
+        "hasValue",
+        "getValue",
+        "conformsTo",
+        "memberOf",
+        "htmlChecks",
+    ];
+    let piece = |random: &mut Lcg| -> String {
+        if random.next(3) == 0 {
+            let function = FUNCTIONS[random.next(FUNCTIONS.len())];
+            let args = [
+                "",
+                "1",
+                "'a'",
+                "$this",
+                "0, 2",
+                "Quantity",
+                "'base64'",
+                "$this > 1",
+            ][random.next(8)];
+            format!(".{function}({args})")
+        } else {
+            PIECES[random.next(PIECES.len())].to_owned()
+        }
+    };
     let env = Environment::new(&core().model);
     let resources = [
         input("patient-example.json"),
         input("observation-example.json"),
         Value::Null,
     ];
-    let mut random = Lcg(42);
+    // FUZZ_ITERATIONS=1000000 FUZZ_SEED=7 explores further.
+    let iterations: usize = std::env::var("FUZZ_ITERATIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3000);
+    let seed: u64 = std::env::var("FUZZ_SEED")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(42);
+    let mut random = Lcg(seed);
     let mut parsed = 0;
-    for _ in 0..3000 {
+    for _ in 0..iterations {
         let length = 1 + random.next(8);
-        let text: String = (0..length)
-            .map(|_| PIECES[random.next(PIECES.len())])
-            .collect();
+        let text: String = (0..length).map(|_| piece(&mut random)).collect();
         if let Ok(expression) = Expression::parse(&text) {
             parsed += 1;
             for resource in &resources {
@@ -449,12 +580,87 @@ fn random_expressions_never_panic() {
             }
         }
     }
+    println!("{parsed} of {iterations} random expressions parsed");
     assert!(parsed > 100, "only {parsed} random expressions parsed");
     const CHARS: &[u8] = b" ()[]{}.,'`@%$+-*/&|=~!<>0123456789aT:Z";
-    for _ in 0..3000 {
+    for _ in 0..iterations {
         let text: String = (0..random.next(24))
             .map(|_| char::from(CHARS[random.next(CHARS.len())]))
             .collect();
         let _ = Expression::parse(&text).map(|e| e.evaluate(&resources[0], &env));
     }
+}
+
+#[test]
+fn compiled_expressions_and_models_are_shared_across_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Expression>();
+    shared::<tillit_fhirpath::Model>();
+    shared::<Environment<'static>>();
+    shared::<Item<'static>>();
+    shared::<tillit_fhirpath::Error>();
+}
+
+#[test]
+fn without_definitions_navigation_still_works_untyped() {
+    let model = tillit_fhirpath::Model::default();
+    let env = Environment::new(&model);
+    let observation = input("observation-example.json");
+    assert_eq!(
+        eval("Observation.value.code", &observation, &env)[0].as_str(),
+        Some("[lb_av]")
+    );
+    assert_eq!(
+        type_names(&eval("Observation.subject.resolve()", &observation, &env)),
+        ["Patient"]
+    );
+    assert_eq!(
+        type_names(&eval("Observation.effective", &observation, &env)),
+        ["dateTime"]
+    );
+    assert_eq!(
+        eval("Observation.effective > @2000-01-01", &observation, &env)[0].to_json(),
+        json!(true)
+    );
+}
+
+#[test]
+fn distinct_and_union_use_value_equality_over_large_collections() {
+    let env = Environment::new(&core().model);
+    let patient = input("patient-example.json");
+    let numbers = (1..=40)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    let expression = format!("({numbers}).combine(1.0 | 2.00 | 40.0 | 'x').distinct().count()");
+    assert_eq!(eval(&expression, &patient, &env)[0].to_json(), json!(41));
+    let expression = format!("(({numbers}) | 1.0 | 40.0).count()");
+    assert_eq!(eval(&expression, &patient, &env)[0].to_json(), json!(40));
+    assert_eq!(
+        eval(
+            "Patient.descendants().count() > Patient.descendants().distinct().count()",
+            &patient,
+            &env
+        )[0]
+        .to_json(),
+        json!(true)
+    );
+    let given = "Patient.name.given.combine(Patient.name.given).combine(Patient.name.given).combine(Patient.name.given)";
+    assert_eq!(
+        eval(&format!("{given}.count()"), &patient, &env)[0].to_json(),
+        json!(20)
+    );
+    assert_eq!(
+        eval(&format!("{given}.distinct().count()"), &patient, &env)[0].to_json(),
+        json!(3)
+    );
+    assert_eq!(
+        eval(
+            &format!("{given}.intersect('Jim' | 'Peter').count()"),
+            &patient,
+            &env
+        )[0]
+        .to_json(),
+        json!(2)
+    );
 }

@@ -11,6 +11,8 @@ pub struct Core {
     pub model: Model,
     /// `(id, expression)` of every SearchParameter that has an expression.
     pub search_parameters: Vec<(String, String)>,
+    /// `(key, expression)` of every invariant (`ElementDefinition.constraint`) in any definition.
+    pub invariants: Vec<(String, String)>,
 }
 
 const PACKAGE: &str = concat!(
@@ -35,6 +37,7 @@ fn load() -> Core {
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
     let mut definitions = Vec::new();
     let mut search_parameters = Vec::new();
+    let mut invariants = Vec::new();
     for entry in archive.entries().expect("tar entries") {
         let mut entry = entry.expect("tar entry");
         let path = entry
@@ -58,16 +61,45 @@ fn load() -> Core {
             {
                 search_parameters.push((id.to_owned(), expression.to_owned()));
             }
-        } else if matches!(
-            json["kind"].as_str(),
-            Some("primitive-type" | "complex-type" | "resource")
-        ) {
-            definitions.push(json);
+        } else {
+            collect_invariants(&json, &mut invariants);
+            if matches!(
+                json["kind"].as_str(),
+                Some("primitive-type" | "complex-type" | "resource")
+            ) {
+                definitions.push(json);
+            }
         }
     }
+    invariants.sort();
+    invariants.dedup();
     Core {
         model: Model::from_definitions(&definitions),
         search_parameters,
+        invariants,
+    }
+}
+
+fn collect_invariants(definition: &Value, out: &mut Vec<(String, String)>) {
+    for part in ["snapshot", "differential"] {
+        for element in definition[part]["element"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            for constraint in element["constraint"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                if let (Some(key), Some(expression)) = (
+                    constraint["key"].as_str(),
+                    constraint["expression"].as_str(),
+                ) {
+                    out.push((key.to_owned(), expression.to_owned()));
+                }
+            }
+        }
     }
 }
 

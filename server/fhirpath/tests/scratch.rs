@@ -1,64 +1,37 @@
-//! scratch
+//! Temporary differential run against fhirpath.js output.
+
 #[test]
 #[ignore = "scratch"]
-fn depth_probe() {
-    let patient = crate::package::input("patient-example.json");
-    let shapes: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
-        (
-            "parens",
-            Box::new(|n| format!("{}1{}", "(".repeat(n), ")".repeat(n))),
-        ),
-        (
-            "union",
-            Box::new(|n| vec!["Patient.name.given"; n].join(" | ")),
-        ),
-        (
-            "first",
-            Box::new(|n| format!("Patient{}", ".name.first()".repeat(n / 2))),
-        ),
-        ("neg", Box::new(|n| format!("{}1", "-".repeat(n)))),
-        (
-            "iif",
-            Box::new(|n| {
-                format!(
-                    "{}true{}",
-                    "iif(true, ".repeat(n / 2),
-                    ", false)".repeat(n / 2)
-                )
-            }),
-        ),
-        (
-            "where",
-            Box::new(|n| {
-                format!(
-                    "{}true{}",
-                    "Patient.where(".repeat(n / 2),
-                    ")".repeat(n / 2)
-                )
-            }),
-        ),
-    ];
-    let want = std::env::var("SHAPE").unwrap();
-    let stack: usize = std::env::var("STACK").unwrap().parse().unwrap();
-    let depth: usize = std::env::var("DEPTH").unwrap().parse().unwrap();
-    for (name, shape) in shapes {
-        if name != want {
-            continue;
-        }
-        {
-            let text = shape(depth);
-            let p = patient.clone();
-            let ok = std::thread::Builder::new()
-                .stack_size(stack)
-                .spawn(move || {
-                    let env = tillit_fhirpath::Environment::new(&crate::package::core().model);
-                    let e = tillit_fhirpath::Expression::parse(&text).unwrap();
-                    let _ = e.evaluate(&p, &env);
-                })
+fn differential() {
+    let dir = std::env::var("DIFF_DIR").unwrap();
+    let model = &crate::package::core().model;
+    let env = tillit_fhirpath::Environment::new(model);
+    let jobs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/jobs.json")).unwrap())
+            .unwrap();
+    let mut out = String::new();
+    for file in jobs["files"].as_array().unwrap() {
+        let file = file.as_str().unwrap();
+        let res: serde_json::Value = serde_json::from_str(
+            std::fs::read_to_string(file)
                 .unwrap()
-                .join()
-                .is_ok();
-            println!("RESULT {name} depth{depth} stack {}K ok={ok}", stack >> 10);
+                .trim_start_matches('\u{feff}'),
+        )
+        .unwrap();
+        for e in jobs["expressions"].as_array().unwrap() {
+            let text = e.as_str().unwrap();
+            let result = match tillit_fhirpath::Expression::parse(text)
+                .and_then(|x| x.evaluate(&res, &env))
+            {
+                Ok(items) => serde_json::Value::Array(items.iter().map(|i| i.to_json()).collect()),
+                Err(err) => serde_json::json!({"error": err.to_string()}),
+            };
+            out.push_str(
+                &serde_json::json!({"file": file, "ri": 0, "expr": text, "result": result})
+                    .to_string(),
+            );
+            out.push('\n');
         }
     }
+    std::fs::write(format!("{dir}/rs.jsonl"), out).unwrap();
 }

@@ -1,5 +1,5 @@
-//! The R4 search parameters: every expression in the core package parses and evaluates, and a
-//! dozen of them extract what an index needs from the R4 examples.
+//! The R4 search parameters and invariants: every expression in the core package parses, the
+//! search parameters evaluate, and a dozen of them extract what an index needs from examples.
 
 use serde_json::{json, Value};
 use tillit_fhirpath::{Environment, Expression, Item};
@@ -25,6 +25,29 @@ fn every_r4_search_parameter_expression_parses() {
     assert!(
         failures.is_empty(),
         "search parameters that do not parse:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_r4_invariant_parses() {
+    let invariants = &core().invariants;
+    assert!(
+        invariants.len() > 150,
+        "found only {} invariants",
+        invariants.len()
+    );
+    let failures: Vec<String> = invariants
+        .iter()
+        .filter_map(|(key, expression)| {
+            Expression::parse(expression)
+                .err()
+                .map(|e| format!("{key}: {e}"))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "invariants that do not parse:\n{}",
         failures.join("\n")
     );
 }

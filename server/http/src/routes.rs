@@ -11,12 +11,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
+use tillit_interactions::store::Visibility;
 use tillit_interactions::store::{HistoryScope, Reader};
 use tillit_interactions::subset::Subset;
-use tillit_interactions::store::Visibility;
 use tillit_interactions::{
-    capabilities, conditional::parse_query, create, delete, everything, history, parse_json,
-    patch, read, search, transaction, update, vread, Error,
+    capabilities, conditional::parse_query, create, delete, everything, history, parse_json, patch,
+    read, search, transaction, update, vread, Error,
 };
 use tillit_model::{Id, Instant, Issue, IssueType, ResourceKey, VersionId};
 
@@ -36,7 +36,10 @@ pub fn fhir_routes() -> Router<Arc<AppState>> {
         .route("/fhir/", only(get(system_search).post(bundle)))
         .route("/fhir/_search", only(post(system_search_post)))
         .route("/fhir/metadata", only(get(metadata)))
-        .route("/fhir/$reindex", only(get(reindex_status).post(reindex_start)))
+        .route(
+            "/fhir/$reindex",
+            only(get(reindex_status).post(reindex_start)),
+        )
         .route("/fhir/_history", only(get(system_history)))
         .route(
             "/fhir/{type}",
@@ -262,7 +265,11 @@ async fn system_search(State(app): Shared, req: FhirRequest) -> Result<Response>
     run_search(&app, search::Scope::System, &req.params, &url, &req).await
 }
 
-async fn system_search_post(State(app): Shared, req: FhirRequest, body: RawBody) -> Result<Response> {
+async fn system_search_post(
+    State(app): Shared,
+    req: FhirRequest,
+    body: RawBody,
+) -> Result<Response> {
     let params = with_form(&req, body)?;
     let url = app.repo.base_url.clone();
     run_search(&app, search::Scope::System, &params, &url, &req).await
@@ -358,11 +365,19 @@ async fn reindex_start(State(app): Shared, req: FhirRequest) -> Result<Response>
     } else {
         StatusCode::CONFLICT
     };
-    Ok(json_response(status, app.reindex.report().to_string(), &req.negotiated))
+    Ok(json_response(
+        status,
+        app.reindex.report().to_string(),
+        &req.negotiated,
+    ))
 }
 
 async fn reindex_status(State(app): Shared, req: FhirRequest) -> Response {
-    json_response(StatusCode::OK, app.reindex.report().to_string(), &req.negotiated)
+    json_response(
+        StatusCode::OK,
+        app.reindex.report().to_string(),
+        &req.negotiated,
+    )
 }
 
 async fn type_create(

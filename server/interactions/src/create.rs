@@ -56,7 +56,16 @@ pub async fn create_in(
     // An id that exists already has a version 1: the store's unique key turns
     // the write into a 409 without a look-up first.
     let key = ResourceKey::new(resource_type, id.unwrap_or_else(new_id));
-    write_version(repo, txn, &key, resource, VersionId::FIRST, Method::Post, true).await
+    write_version(
+        repo,
+        txn,
+        &key,
+        resource,
+        VersionId::FIRST,
+        Method::Post,
+        true,
+    )
+    .await
 }
 
 /// Stamps and writes one version of `key` (shared by create, update and patch).

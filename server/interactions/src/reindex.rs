@@ -22,7 +22,10 @@ pub struct Progress {
 /// Re-extracts the index rows of every current resource with the parameters
 /// active now, in batches, calling `progress` after each; writes made during
 /// the reindex keep their own (newer) rows. Records the fingerprint at the end.
-pub async fn reindex(repo: &Repository, progress: &(dyn Fn(Progress) + Sync)) -> Result<u64, Error> {
+pub async fn reindex(
+    repo: &Repository,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<u64, Error> {
     let index = repo.search_index();
     let total = u64::try_from(repo.store.count_current().await?).unwrap_or(0);
     let mut state = Progress { done: 0, total };

@@ -178,7 +178,9 @@ impl IndexValue {
     /// The column values in [`IndexTable::columns`] order.
     pub(crate) fn sql_values(&self) -> Vec<sea_orm::Value> {
         match self {
-            IndexValue::String { folded, exact } => vec![folded.clone().into(), exact.clone().into()],
+            IndexValue::String { folded, exact } => {
+                vec![folded.clone().into(), exact.clone().into()]
+            }
             IndexValue::Token { system, code } => vec![system.clone().into(), code.clone().into()],
             IndexValue::Date { low, high } => vec![(*low).into(), (*high).into()],
             IndexValue::Number { low, high } => vec![(*low).into(), (*high).into()],
@@ -247,7 +249,10 @@ mod tests {
     #[test]
     fn param_ids_are_stable_and_positive() {
         assert_eq!(param_id("Patient", "name"), param_id("Patient", "name"));
-        assert_ne!(param_id("Patient", "name"), param_id("Practitioner", "name"));
+        assert_ne!(
+            param_id("Patient", "name"),
+            param_id("Practitioner", "name")
+        );
         assert_ne!(param_id("Patient", "name"), param_id("Patien", "tname"));
         assert!(param_id("Observation", "code") > 0);
     }

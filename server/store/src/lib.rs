@@ -20,10 +20,10 @@ mod write;
 
 pub use connect::{Store, StoreOptions};
 pub use history::{HistoryEntry, HistoryQuery, HistoryScope};
+pub use index::{param_id, IndexRow, IndexTable, IndexValue};
 pub use read::Stored;
 pub use reindex::Scanned;
 pub use sea_orm::DbErr;
-pub use index::{param_id, IndexRow, IndexTable, IndexValue};
 pub use search::include::Include;
 pub use search::{
     Condition, Cursor, Found, Prefix, SearchPage, SearchQuery, SortBy, SortKey, SortValue,

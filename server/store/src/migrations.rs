@@ -129,24 +129,53 @@ impl MigrationTrait for TypedIndex {
             ]);
         }
         let (text, real, suffix) = if postgres {
-            ("TEXT COLLATE \"C\" NOT NULL", "DOUBLE PRECISION NOT NULL", "")
+            (
+                "TEXT COLLATE \"C\" NOT NULL",
+                "DOUBLE PRECISION NOT NULL",
+                "",
+            )
         } else {
             ("TEXT NOT NULL", "REAL NOT NULL", " WITHOUT ROWID")
         };
         // (table, value columns with types, columns of the lookup index)
         let tables: [(&str, Vec<(&str, &str)>, &[&str]); 8] = [
-            ("search_string", vec![("folded", text), ("exact", text)], &["pid", "folded"]),
-            ("search_token", vec![("system", text), ("code", text)], &["pid", "code", "system"]),
-            ("search_date", vec![("low", "BIGINT NOT NULL"), ("high", "BIGINT NOT NULL")], &["pid", "low", "high"]),
-            ("search_number", vec![("low", real), ("high", real)], &["pid", "low", "high"]),
+            (
+                "search_string",
+                vec![("folded", text), ("exact", text)],
+                &["pid", "folded"],
+            ),
+            (
+                "search_token",
+                vec![("system", text), ("code", text)],
+                &["pid", "code", "system"],
+            ),
+            (
+                "search_date",
+                vec![("low", "BIGINT NOT NULL"), ("high", "BIGINT NOT NULL")],
+                &["pid", "low", "high"],
+            ),
+            (
+                "search_number",
+                vec![("low", real), ("high", real)],
+                &["pid", "low", "high"],
+            ),
             (
                 "search_quantity",
-                vec![("system", text), ("code", text), ("low", real), ("high", real)],
+                vec![
+                    ("system", text),
+                    ("code", text),
+                    ("low", real),
+                    ("high", real),
+                ],
                 &["pid", "code", "low"],
             ),
             (
                 "search_reference",
-                vec![("target_type", text), ("target_id", text), ("version", text)],
+                vec![
+                    ("target_type", text),
+                    ("target_id", text),
+                    ("version", text),
+                ],
                 &["pid", "target_id", "target_type"],
             ),
             ("search_uri", vec![("value", text)], &["pid", "value"]),
@@ -164,8 +193,10 @@ impl MigrationTrait for TypedIndex {
             ),
         ];
         for (table, columns, lookup) in tables {
-            let definitions: Vec<String> =
-                columns.iter().map(|(name, ty)| format!("{name} {ty}")).collect();
+            let definitions: Vec<String> = columns
+                .iter()
+                .map(|(name, ty)| format!("{name} {ty}"))
+                .collect();
             let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
             statements.push(format!(
                 "CREATE TABLE {table} (rid BIGINT NOT NULL, pid BIGINT NOT NULL, {}, PRIMARY KEY (rid, pid, {})){suffix}",
@@ -179,9 +210,11 @@ impl MigrationTrait for TypedIndex {
         }
         // Date ranges are searched from both ends: `gt` on high, `lt` on low.
         statements.push("CREATE INDEX search_date_high ON search_date (pid, high, rid)".into());
+        // The longest bounded date row per parameter, which bounds range scans.
         statements.push(
-            "CREATE TABLE setting (name TEXT PRIMARY KEY, value TEXT NOT NULL)".into(),
+            "CREATE TABLE search_date_span (pid BIGINT PRIMARY KEY, span BIGINT NOT NULL)".into(),
         );
+        statements.push("CREATE TABLE setting (name TEXT PRIMARY KEY, value TEXT NOT NULL)".into());
         for sql in statements {
             manager.get_connection().execute_unprepared(&sql).await?;
         }

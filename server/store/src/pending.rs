@@ -46,10 +46,11 @@ pub(crate) async fn flush(
         clear_index(txn, d, &rewritten).await?;
         let statements = index_statements(
             d,
-            chunk
-                .iter()
-                .zip(&rids)
-                .flat_map(|(row, rid)| row.index.iter().map(move |i| (*rid, &row.key.resource_type, i))),
+            chunk.iter().zip(&rids).flat_map(|(row, rid)| {
+                row.index
+                    .iter()
+                    .map(move |i| (*rid, &row.key.resource_type, i))
+            }),
         );
         insert_index(txn, statements).await?;
     }
@@ -116,7 +117,10 @@ async fn point_current(
     }
     rows.iter()
         .map(|row| {
-            let key = (row.key.resource_type.clone(), row.key.id.as_str().to_owned());
+            let key = (
+                row.key.resource_type.clone(),
+                row.key.id.as_str().to_owned(),
+            );
             rids.get(&key).copied().ok_or_else(|| {
                 Error::Database(sea_orm::DbErr::Custom(format!(
                     "no current row for {}",
@@ -129,7 +133,11 @@ async fn point_current(
 
 /// Removes every index row of the resources `rids` (earlier versions' rows,
 /// before the new ones go in; or all of them, before a reindex).
-pub(crate) async fn clear_index(txn: &impl ConnectionTrait, d: Dialect, rids: &[i64]) -> Result<()> {
+pub(crate) async fn clear_index(
+    txn: &impl ConnectionTrait,
+    d: Dialect,
+    rids: &[i64],
+) -> Result<()> {
     if rids.is_empty() {
         return Ok(());
     }
@@ -143,6 +151,45 @@ pub(crate) async fn clear_index(txn: &impl ConnectionTrait, d: Dialect, rids: &[
         txn.execute_raw(d.stmt(&sql, values)).await?;
     }
     Ok(())
+}
+
+/// Statements that widen `search_date_span` to the longest bounded date row
+/// of each parameter among `by_table` (the date-range planner's bound).
+fn spans(
+    d: Dialect,
+    by_table: &std::collections::HashMap<IndexTable, Vec<Vec<Value>>>,
+) -> Vec<sea_orm::Statement> {
+    let mut longest: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+    for row in by_table.get(&IndexTable::Date).into_iter().flatten() {
+        // Columns: rid, pid, low, high.
+        let (
+            Some(Value::BigInt(Some(pid))),
+            Some(Value::BigInt(Some(low))),
+            Some(Value::BigInt(Some(high))),
+        ) = (row.get(1), row.get(2), row.get(3))
+        else {
+            continue;
+        };
+        if *low == i64::MIN || *high == i64::MAX {
+            continue;
+        }
+        let span = high.saturating_sub(*low);
+        let entry = longest.entry(*pid).or_insert(0);
+        *entry = (*entry).max(span);
+    }
+    let greatest = if d.is_postgres() { "GREATEST" } else { "MAX" };
+    longest
+        .into_iter()
+        .map(|(pid, span)| {
+            d.stmt(
+                &format!(
+                    "INSERT INTO search_date_span (pid, span) VALUES (?, ?) ON CONFLICT (pid) \
+                     DO UPDATE SET span = {greatest}(search_date_span.span, excluded.span)"
+                ),
+                vec![pid.into(), span.into()],
+            )
+        })
+        .collect()
 }
 
 /// Runs the statements [`index_statements`] built.
@@ -177,11 +224,14 @@ pub(crate) fn index_statements<'r>(
             continue;
         }
         seen.push(row);
-        let mut values = vec![Value::from(rid), Value::from(param_id(resource_type, &row.param))];
+        let mut values = vec![
+            Value::from(rid),
+            Value::from(param_id(resource_type, &row.param)),
+        ];
         values.extend(row.value.sql_values());
         by_table.entry(row.value.table()).or_default().push(values);
     }
-    let mut statements = Vec::new();
+    let mut statements = spans(d, &by_table);
     for (table, rows) in by_table {
         let columns = table.columns();
         let tuple = format!("(?, ?{})", ", ?".repeat(columns.len()));

@@ -21,7 +21,10 @@ pub struct Scanned {
 impl Store {
     /// Up to `limit` current (not deleted) resources with `rid` above `after`, in `rid` order.
     pub async fn scan(&self, after: i64, limit: u32) -> Result<Vec<Scanned>> {
-        let columns: Vec<String> = FOUND_COLUMNS.split(", ").map(|c| format!("r.{c}")).collect();
+        let columns: Vec<String> = FOUND_COLUMNS
+            .split(", ")
+            .map(|c| format!("r.{c}"))
+            .collect();
         let sql = format!(
             "SELECT {}, {}, r.seq FROM resource r JOIN resource_version v ON v.seq = r.seq
              WHERE r.rid > ? AND NOT r.deleted ORDER BY r.rid LIMIT ?",
@@ -30,7 +33,10 @@ impl Store {
         );
         let rows = self
             .reader
-            .query_all_raw(self.dialect.stmt(&sql, vec![after.into(), i64::from(limit).into()]))
+            .query_all_raw(
+                self.dialect
+                    .stmt(&sql, vec![after.into(), i64::from(limit).into()]),
+            )
             .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -48,7 +54,10 @@ impl Store {
     pub async fn count_current(&self) -> Result<i64> {
         let row = self
             .reader
-            .query_one_raw(self.dialect.stmt("SELECT COUNT(*) FROM resource WHERE NOT deleted", vec![]))
+            .query_one_raw(
+                self.dialect
+                    .stmt("SELECT COUNT(*) FROM resource WHERE NOT deleted", vec![]),
+            )
             .await?;
         Ok(match row {
             Some(row) => row.try_get_by_index(0)?,
@@ -60,10 +69,10 @@ impl Store {
     pub async fn setting(&self, name: &str) -> Result<Option<String>> {
         let row = self
             .reader
-            .query_one_raw(
-                self.dialect
-                    .stmt("SELECT value FROM setting WHERE name = ?", vec![name.into()]),
-            )
+            .query_one_raw(self.dialect.stmt(
+                "SELECT value FROM setting WHERE name = ?",
+                vec![name.into()],
+            ))
             .await?;
         Ok(match row {
             Some(row) => Some(row.try_get_by_index(0)?),
@@ -87,10 +96,16 @@ impl Transaction {
             self.dialect.for_update()
         );
         let values: Vec<Value> = batch.iter().map(|(s, _)| s.found.rid.into()).collect();
-        let rows = self.txn.query_all_raw(self.dialect.stmt(&sql, values)).await?;
+        let rows = self
+            .txn
+            .query_all_raw(self.dialect.stmt(&sql, values))
+            .await?;
         let mut current = std::collections::HashMap::with_capacity(rows.len());
         for row in rows {
-            current.insert(row.try_get_by_index::<i64>(0)?, row.try_get_by_index::<i64>(1)?);
+            current.insert(
+                row.try_get_by_index::<i64>(0)?,
+                row.try_get_by_index::<i64>(1)?,
+            );
         }
         let (rids, statements) = replacement(self.dialect, batch, &current);
         clear_index(&self.txn, self.dialect, &rids).await?;

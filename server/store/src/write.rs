@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 
 use crate::cache::ReadCache;
 use crate::dialect::Dialect;
+use crate::index::IndexRow;
 use crate::pending::{self, PendingVersion};
 use crate::read::read_current;
-use crate::index::IndexRow;
 use crate::{Result, Store, Stored};
 
 /// The current version of a resource as a writer sees it (locked until commit).

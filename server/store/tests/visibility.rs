@@ -8,8 +8,8 @@
 use sea_orm::ConnectionTrait;
 use tillit_model::{Id, Instant, ResourceKey, VersionId};
 use tillit_store::{
-    Condition, Include, IndexRow, IndexValue, Method, NewVersion, SearchQuery, Store,
-    StoreOptions, StringTest, ValueTest, Visibility,
+    Condition, Include, IndexRow, IndexValue, Method, NewVersion, SearchQuery, Store, StoreOptions,
+    StringTest, ValueTest, Visibility,
 };
 
 fn reference(param: &str, ty: &str, id: &str) -> IndexRow {
@@ -136,7 +136,10 @@ async fn check(store: Store) {
         .await
         .unwrap();
     assert_eq!(open.total, Some(6));
-    let patients = store.search(&query("Patient", all.clone(), &hidden)).await.unwrap();
+    let patients = store
+        .search(&query("Patient", all.clone(), &hidden))
+        .await
+        .unwrap();
     assert_eq!(ids(&patients), vec!["p2"]);
 
     // Chains: the encounter is visible, the patient it points at is not.
@@ -153,7 +156,10 @@ async fn check(store: Store) {
         .await
         .unwrap();
     assert_eq!(ids(&open), vec!["e1"]);
-    let filtered = store.search(&query("Encounter", chain, &hidden)).await.unwrap();
+    let filtered = store
+        .search(&query("Encounter", chain, &hidden))
+        .await
+        .unwrap();
     assert_eq!(filtered.total, Some(0));
 
     // _has: only a hidden observation has this code.
@@ -173,7 +179,10 @@ async fn check(store: Store) {
         .await
         .unwrap();
     assert_eq!(ids(&open), vec!["dr"]);
-    let filtered = store.search(&query("Practitioner", has, &hidden)).await.unwrap();
+    let filtered = store
+        .search(&query("Practitioner", has, &hidden))
+        .await
+        .unwrap();
     assert_eq!(filtered.total, Some(0));
 
     // _include of a hidden patient, _revinclude of hidden observations.
@@ -189,7 +198,12 @@ async fn check(store: Store) {
         iterate: false,
     };
     let included = store
-        .include(&encounters.matches, &[include.clone()], &Visibility::default(), 100)
+        .include(
+            &encounters.matches,
+            &[include.clone()],
+            &Visibility::default(),
+            100,
+        )
         .await
         .unwrap();
     assert_eq!(included.len(), 1);
@@ -243,7 +257,9 @@ async fn hidden_compartments_stay_hidden_on_postgres() {
     let base = std::env::var("TILLIT_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
     let name = format!("tillit_store_visibility_{}", std::process::id());
-    let admin = sea_orm::Database::connect(format!("{base}/postgres")).await.unwrap();
+    let admin = sea_orm::Database::connect(format!("{base}/postgres"))
+        .await
+        .unwrap();
     admin
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
         .await
@@ -252,7 +268,9 @@ async fn hidden_compartments_stay_hidden_on_postgres() {
         .execute_unprepared(&format!("CREATE DATABASE {name}"))
         .await
         .unwrap();
-    let store = Store::connect(&options(format!("{base}/{name}"))).await.unwrap();
+    let store = Store::connect(&options(format!("{base}/{name}")))
+        .await
+        .unwrap();
     check(store).await;
     admin
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

@@ -19,8 +19,10 @@ pub fn run(config: &Config, expression: &str, resource_file: &Path) -> Result<()
         std::fs::read_to_string(resource_file)
     }
     .map_err(|e| StartupError::Other(format!("cannot read {}: {e}", resource_file.display())))?;
-    let resource: Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
-        .map_err(|e| StartupError::Other(format!("{} is not JSON: {e}", resource_file.display())))?;
+    let resource: Value =
+        serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
+            StartupError::Other(format!("{} is not JSON: {e}", resource_file.display()))
+        })?;
     let compiled = Expression::parse(expression).map_err(|e| StartupError::Other(e.to_string()))?;
     let model = startup::fhirpath_model(config)?;
     let env = Environment::new(&model);

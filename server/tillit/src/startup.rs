@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tillit_conformance::{Package, PackageSource, Registry, StructureValidator};
-use tillit_interactions::store::{Store, StoreOptions};
 use tillit_fhirpath::Model;
+use tillit_interactions::store::{Store, StoreOptions};
 use tillit_interactions::{packages, reindex, Repository};
 
 use crate::config::Config;
@@ -62,9 +62,10 @@ pub fn init_tracing(config: &Config) {
 pub async fn repository(config: &Config) -> Result<Repository, StartupError> {
     let started = Instant::now();
     let extra = config.packages.clone();
-    let (registry, validator, model) = tokio::task::spawn_blocking(move || load_definitions(&extra))
-        .await
-        .map_err(|e| StartupError::Other(format!("package loading failed: {e}")))??;
+    let (registry, validator, model) =
+        tokio::task::spawn_blocking(move || load_definitions(&extra))
+            .await
+            .map_err(|e| StartupError::Other(format!("package loading failed: {e}")))??;
     tracing::info!(
         packages = registry.packages().len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -90,7 +91,10 @@ pub async fn repository(config: &Config) -> Result<Repository, StartupError> {
         // Everything in a new database was indexed as it was written.
         reindex::mark_current(&repo).await?;
     } else if !reindex::is_current(&repo).await? {
-        tracing::info!(custom_parameters = custom, "search parameters changed: reindexing");
+        tracing::info!(
+            custom_parameters = custom,
+            "search parameters changed: reindexing"
+        );
         let done = reindex::reindex(&repo, &|p| {
             if p.done % 10_000 == 0 || p.done == p.total {
                 tracing::info!(done = p.done, total = p.total, "reindexing");

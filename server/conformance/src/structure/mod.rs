@@ -72,6 +72,35 @@ impl StructureValidator {
         }
     }
 
+    /// Whether the element reached from a resource of `resource_type` by the
+    /// JSON properties `path` (`["contact", "telecom"]`) repeats, i.e. is a JSON
+    /// array; `None` when the path names no element. Patch operations that
+    /// add an element use it to write an array or a single value.
+    pub fn repeats(&self, resource_type: &str, path: &[&str]) -> Option<bool> {
+        let mut table = *self.resources.get(resource_type)?;
+        let mut element = 0;
+        let mut repeats = false;
+        for name in path {
+            let t = &self.tables[table];
+            let (child, ty) = t.child(element, name)?;
+            let found = t.element(child);
+            repeats = found.repeats();
+            match found.types.get(ty).map(|t| t.content) {
+                Some(table::Content::Complex {
+                    table: next,
+                    element: e,
+                }) => {
+                    table = next;
+                    element = e;
+                }
+                _ => {
+                    element = child;
+                }
+            }
+        }
+        Some(repeats)
+    }
+
     /// Every structural problem of `resource`, as issues with FHIRPath locations.
     pub fn validate(&self, resource: &Value) -> Vec<Issue> {
         let mut walk = Walk::new(self);

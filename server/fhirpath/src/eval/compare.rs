@@ -116,6 +116,16 @@ fn json_equal(a: &Json, b: &Json, equivalent: bool) -> bool {
     }
 }
 
+/// The JSON of two nodes that are not primitives (elements compared property by property).
+fn complex_values<'j>(a: &Item<'j>, b: &Item<'j>) -> Option<(&'j Json, &'j Json)> {
+    match (a.json()?, b.json()?) {
+        (x @ (Json::Object(_) | Json::Array(_)), y @ (Json::Object(_) | Json::Array(_))) => {
+            Some((x, y))
+        }
+        _ => None,
+    }
+}
+
 fn as_decimal(p: &Prim<'_>) -> Option<Decimal> {
     match p {
         Prim::Integer(i) => Some(Decimal::from(*i)),
@@ -132,28 +142,25 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                 if std::ptr::eq(vx, vy) {
                     return Some(true);
                 }
-                if vx.is_object() || vy.is_object() {
-                    return Some(json_equal(vx, vy, false));
-                }
             }
         }
-        let (Some(pa), Some(pb)) = (a.prim(self.model), b.prim(self.model)) else {
-            return Some(false);
-        };
-        prims_equal(&pa, &pb)
+        match (a.prim(self.model), b.prim(self.model)) {
+            (Some(pa), Some(pb)) => prims_equal(&pa, &pb),
+            (None, None) => {
+                Some(complex_values(a, b).is_some_and(|(x, y)| json_equal(x, y, false)))
+            }
+            _ => Some(false),
+        }
     }
 
     /// `a ~ b` for single items.
     pub(crate) fn items_equivalent(&self, a: &Item<'a>, b: &Item<'a>) -> bool {
-        if let (Item::Node(x), Item::Node(y)) = (a, b) {
-            if let (Some(vx), Some(vy)) = (x.value, y.value) {
-                if vx.is_object() || vy.is_object() {
-                    return json_equal(vx, vy, true);
-                }
+        let (pa, pb) = match (a.prim(self.model), b.prim(self.model)) {
+            (Some(pa), Some(pb)) => (pa, pb),
+            (None, None) => {
+                return complex_values(a, b).is_some_and(|(x, y)| json_equal(x, y, true))
             }
-        }
-        let (Some(pa), Some(pb)) = (a.prim(self.model), b.prim(self.model)) else {
-            return false;
+            _ => return false,
         };
         match (&pa, &pb) {
             (Prim::String(x), Prim::String(y)) => strings_equivalent(x, y),
@@ -204,25 +211,22 @@ impl<'x, 'a> Evaluator<'x, 'a> {
     /// A hash that equal items share (`1` and `1.0`, a FHIR `string` and a System `String`).
     fn item_hash(&self, item: &Item<'a>) -> u64 {
         let mut state = FastHasher::default();
-        match item {
-            Item::Node(node) if node.value.is_some_and(|v| v.is_object() || v.is_array()) => {
+        match item.prim(self.model) {
+            Some(Prim::Boolean(b)) => (2u8, b).hash(&mut state),
+            Some(Prim::Integer(i)) => (3u8, Decimal::from(i)).hash(&mut state),
+            Some(Prim::Decimal(d)) => (3u8, d).hash(&mut state),
+            Some(Prim::String(s)) => (4u8, s).hash(&mut state),
+            // Dates, times and quantities compare across precisions, zones and units: one
+            // bucket each keeps equal ones together.
+            Some(Prim::Date(_) | Prim::DateTime(_)) => 5u8.hash(&mut state),
+            Some(Prim::Time(_)) => 6u8.hash(&mut state),
+            Some(Prim::Quantity(_)) => 7u8.hash(&mut state),
+            None => {
                 1u8.hash(&mut state);
-                if let Some(value) = node.value {
+                if let Some(value) = item.json() {
                     hash_json(value, &mut state);
                 }
             }
-            _ => match item.prim(self.model) {
-                Some(Prim::Boolean(b)) => (2u8, b).hash(&mut state),
-                Some(Prim::Integer(i)) => (3u8, Decimal::from(i)).hash(&mut state),
-                Some(Prim::Decimal(d)) => (3u8, d).hash(&mut state),
-                Some(Prim::String(s)) => (4u8, s).hash(&mut state),
-                // Dates, times and quantities compare across precisions, zones and units:
-                // one bucket each keeps equal ones together.
-                Some(Prim::Date(_) | Prim::DateTime(_)) => 5u8.hash(&mut state),
-                Some(Prim::Time(_)) => 6u8.hash(&mut state),
-                Some(Prim::Quantity(_)) => 7u8.hash(&mut state),
-                None => 8u8.hash(&mut state),
-            },
         }
         state.finish()
     }
@@ -245,7 +249,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         out: &mut Buf<'a>,
         item: Item<'a>,
     ) -> bool {
-        let section = &out[seen.start..];
+        let section = out.get(seen.start..).unwrap_or_default();
         if seen.buckets.is_none() && section.len() >= LINEAR_LIMIT {
             seen.buckets = Some(self.buckets(section));
         }
@@ -259,7 +263,8 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                 let bucket = buckets.entry(self.item_hash(&item)).or_default();
                 if bucket
                     .iter()
-                    .any(|&i| self.items_equal(&section[i as usize], &item) == Some(true))
+                    .filter_map(|&i| section.get(i as usize))
+                    .any(|other| self.items_equal(other, &item) == Some(true))
                 {
                     return false;
                 }
@@ -283,7 +288,8 @@ impl<'x, 'a> Evaluator<'x, 'a> {
             Some(buckets) => buckets.get(&self.item_hash(item)).is_some_and(|bucket| {
                 bucket
                     .iter()
-                    .any(|&i| self.items_equal(&lookup.items[i as usize], item) == Some(true))
+                    .filter_map(|&i| lookup.items.get(i as usize))
+                    .any(|other| self.items_equal(other, item) == Some(true))
             }),
         }
     }

@@ -143,49 +143,69 @@ impl<'x, 'a> Evaluator<'x, 'a> {
             }
             Expr::Variable(name) => self.variable(name, out),
             Expr::Path { start, steps } => self.path(start.as_deref(), steps, scope, out),
-            Expr::Indexer { target, index } => {
-                let items = self.collect(target, scope)?;
-                let index = self.collect(index, scope)?;
-                let Some(i) = self.integer_arg(&index, "an index")? else {
-                    return Ok(());
-                };
-                if let Some(item) = usize::try_from(i).ok().and_then(|i| items.get(i)) {
-                    out.push(item.clone());
-                }
-                Ok(())
-            }
+            Expr::Indexer { target, index } => self.indexer(target, index, scope, out),
             Expr::Call(call) => functions::call(self, call, scope, out),
             Expr::Negate(operand) => {
-                let items = self.collect(operand, scope)?;
+                let items = self.operand(operand, scope)?;
                 operators::negate(self, &items, out)
             }
             Expr::Binary { op, left, right } => {
                 operators::binary(self, *op, left, right, scope, out)
             }
-            Expr::TypeOp { op, operand, ty } => {
-                let items = self.collect(operand, scope)?;
-                match op {
-                    TypeOp::Is => {
-                        if items.len() > 1 {
-                            return Err(Error::execution("'is' needs a single item"));
-                        }
-                        if let Some(item) = items.first() {
-                            out.push(Item::boolean(self.is_type(item, ty, false)?));
-                        }
-                    }
-                    // Lenient like fhirpath.js: over several items `as` keeps those of the type,
-                    // which R4 search parameters such as `(X.useContext.value as Quantity)` need.
-                    TypeOp::As => {
-                        for item in items {
-                            if self.is_type(&item, ty, true)? {
-                                out.push(item);
-                            }
-                        }
+            Expr::Union(operands) => operators::union(self, operands, scope, out),
+            Expr::And(operands) => operators::and_or(self, true, operands, scope, out),
+            Expr::Or(operands) => operators::and_or(self, false, operands, scope, out),
+            Expr::TypeOp { op, operand, ty } => self.type_op(*op, operand, ty, scope, out),
+        }
+    }
+
+    fn indexer(
+        &self,
+        target: &Expr,
+        index: &Expr,
+        scope: Scope<'_, 'a>,
+        out: &mut Buf<'a>,
+    ) -> Result<()> {
+        let items = self.operand(target, scope)?;
+        let index = self.operand(index, scope)?;
+        let Some(i) = self.integer_arg(&index, "an index")? else {
+            return Ok(());
+        };
+        if let Some(item) = usize::try_from(i).ok().and_then(|i| items.get(i)) {
+            out.push(item.clone());
+        }
+        Ok(())
+    }
+
+    fn type_op(
+        &self,
+        op: TypeOp,
+        operand: &Expr,
+        ty: &TypeSpec,
+        scope: Scope<'_, 'a>,
+        out: &mut Buf<'a>,
+    ) -> Result<()> {
+        let items = self.operand(operand, scope)?;
+        match op {
+            TypeOp::Is => {
+                if items.len() > 1 {
+                    return Err(Error::execution("'is' needs a single item"));
+                }
+                if let Some(item) = items.first() {
+                    out.push(Item::boolean(self.is_type(item, ty, false)?));
+                }
+            }
+            // Lenient like the brief asks: over several items `as` keeps those of the type,
+            // which R4 search parameters such as `(X.useContext.value as Quantity)` need.
+            TypeOp::As => {
+                for item in items.iter() {
+                    if self.is_type(item, ty, true)? {
+                        out.push(item.clone());
                     }
                 }
-                Ok(())
             }
         }
+        Ok(())
     }
 
     /// Evaluates an operand, lending literals and `$this` instead of copying them.
@@ -350,10 +370,17 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                 &step.cache,
                 &mut |child| self.walk(&child, rest, out),
             ),
-            Item::Value(Value::Type { namespace, name }) => {
-                let field = match &*step.name {
-                    "namespace" => Some(Item::string(namespace)),
-                    "name" => Some(Item::Value(Value::String(name.clone()))),
+            // Computed type information and quantities have properties too.
+            Item::Value(value @ (Value::Type { .. } | Value::Quantity(_))) => {
+                let field = match (value, &*step.name) {
+                    (Value::Type { namespace, .. }, "namespace") => Some(Item::string(namespace)),
+                    (Value::Type { name, .. }, "name") => {
+                        Some(Item::Value(Value::String(name.clone())))
+                    }
+                    (Value::Quantity(q), "value") => Some(Item::Value(Value::Decimal(q.value))),
+                    (Value::Quantity(q), "unit") => {
+                        Some(Item::Value(Value::String(q.unit.clone())))
+                    }
                     _ => None,
                 };
                 match field {

@@ -64,75 +64,117 @@ pub(crate) fn binary<'a>(
     scope: Scope<'_, 'a>,
     out: &mut Buf<'a>,
 ) -> Result<()> {
-    if matches!(
-        op,
-        BinaryOp::And | BinaryOp::Or | BinaryOp::Xor | BinaryOp::Implies
-    ) {
+    if matches!(op, BinaryOp::Xor | BinaryOp::Implies) {
         return logic(ev, op, left, right, scope, out);
     }
     let a = ev.operand(left, scope)?;
     let b = ev.operand(right, scope)?;
     match op {
-        BinaryOp::Union => {
-            // Only this operator's own results are deduplicated: `out` may hold earlier items.
-            let mut seen = Distinct::new(out);
-            for item in a.iter().chain(b.iter()) {
-                ev.push_distinct(&mut seen, out, item.clone());
-            }
-        }
         BinaryOp::Equal => push_bool(out, ev.collections_equal(&a, &b)),
         BinaryOp::NotEqual => push_bool(out, ev.collections_equal(&a, &b).map(|e| !e)),
         BinaryOp::Equivalent => out.push(Item::boolean(ev.collections_equivalent(&a, &b))),
         BinaryOp::NotEquivalent => out.push(Item::boolean(!ev.collections_equivalent(&a, &b))),
         BinaryOp::Less | BinaryOp::LessOrEqual | BinaryOp::Greater | BinaryOp::GreaterOrEqual => {
-            let (Some(x), Some(y)) = (single(&a, "a comparison")?, single(&b, "a comparison")?)
-            else {
-                return Ok(());
-            };
-            let result = ev.items_order(x, y)?.map(|ordering| match op {
-                BinaryOp::Less => ordering == Ordering::Less,
-                BinaryOp::LessOrEqual => ordering != Ordering::Greater,
-                BinaryOp::Greater => ordering == Ordering::Greater,
-                _ => ordering != Ordering::Less,
-            });
-            push_bool(out, result);
+            push_bool(out, compare(ev, op, &a, &b)?);
         }
-        BinaryOp::In | BinaryOp::Contains => {
-            let (element, collection) = if op == BinaryOp::In {
-                (&a, &b)
-            } else {
-                (&b, &a)
-            };
-            if let Some(item) = single(element, "membership")? {
-                out.push(Item::boolean(ev.contains_item(collection, item)));
-            }
-        }
-        BinaryOp::Concatenate => {
-            let text = |items: &[Item<'a>]| -> Result<String> {
-                match single(items, "'&'")? {
-                    None => Ok(String::new()),
-                    Some(item) => match item.prim(ev.model) {
-                        Some(Prim::String(s)) => Ok(s.to_owned()),
-                        _ => Err(Error::execution("'&' needs strings")),
-                    },
-                }
-            };
-            let joined = text(&a)? + &text(&b)?;
-            out.push(Item::Value(Value::String(Arc::from(joined))));
-        }
+        BinaryOp::In => push_bool(out, membership(ev, &a, &b)?),
+        BinaryOp::Contains => push_bool(out, membership(ev, &b, &a)?),
+        BinaryOp::Concatenate => out.push(concatenate(ev, &a, &b)?),
         _ => {
             let (Some(x), Some(y)) = (single(&a, "arithmetic")?, single(&b, "arithmetic")?) else {
                 return Ok(());
             };
-            if let Some(value) = arithmetic(ev, op, x, y)? {
-                out.push(Item::Value(value));
-            }
+            out.extend(arithmetic(ev, op, x, y)?.map(Item::Value));
         }
     }
     Ok(())
 }
 
-/// `and`, `or`, `xor`, `implies`, evaluating the right side only when it matters.
+fn compare<'a>(
+    ev: &Evaluator<'_, 'a>,
+    op: BinaryOp,
+    a: &[Item<'a>],
+    b: &[Item<'a>],
+) -> Result<Option<bool>> {
+    let (Some(x), Some(y)) = (single(a, "a comparison")?, single(b, "a comparison")?) else {
+        return Ok(None);
+    };
+    Ok(ev.items_order(x, y)?.map(|ordering| match op {
+        BinaryOp::Less => ordering == Ordering::Less,
+        BinaryOp::LessOrEqual => ordering != Ordering::Greater,
+        BinaryOp::Greater => ordering == Ordering::Greater,
+        _ => ordering != Ordering::Less,
+    }))
+}
+
+/// `element in collection`.
+fn membership<'a>(
+    ev: &Evaluator<'_, 'a>,
+    element: &[Item<'a>],
+    collection: &[Item<'a>],
+) -> Result<Option<bool>> {
+    Ok(single(element, "membership")?.map(|item| ev.contains_item(collection, item)))
+}
+
+/// `a & b`: string concatenation where empty counts as `''`.
+fn concatenate<'a>(ev: &Evaluator<'_, 'a>, a: &[Item<'a>], b: &[Item<'a>]) -> Result<Item<'a>> {
+    let text = |items: &[Item<'a>]| -> Result<String> {
+        match single(items, "'&'")? {
+            None => Ok(String::new()),
+            Some(item) => match item.prim(ev.model) {
+                Some(Prim::String(s)) => Ok(s.to_owned()),
+                _ => Err(Error::execution("'&' needs strings")),
+            },
+        }
+    };
+    let joined = text(a)? + &text(b)?;
+    Ok(Item::Value(Value::String(Arc::from(joined))))
+}
+
+/// `a | b | …`: the operands' items without duplicates.
+pub(crate) fn union<'a>(
+    ev: &Evaluator<'_, 'a>,
+    operands: &[Expr],
+    scope: Scope<'_, 'a>,
+    out: &mut Buf<'a>,
+) -> Result<()> {
+    // Only this union's own results are deduplicated: `out` may hold earlier items.
+    let mut seen = Distinct::new(out);
+    for operand in operands {
+        for item in ev.operand(operand, scope)?.iter() {
+            ev.push_distinct(&mut seen, out, item.clone());
+        }
+    }
+    Ok(())
+}
+
+/// `a and b and …`: false as soon as one operand is false, unknown if one is, else true.
+/// `a or b or …` mirrors it. Operands are evaluated left to right only as far as needed.
+pub(crate) fn and_or<'a>(
+    ev: &Evaluator<'_, 'a>,
+    is_and: bool,
+    operands: &[Expr],
+    scope: Scope<'_, 'a>,
+    out: &mut Buf<'a>,
+) -> Result<()> {
+    let mut unknown = false;
+    for operand in operands {
+        match truth(ev, &ev.operand(operand, scope)?, false)? {
+            Some(b) if b != is_and => {
+                out.push(Item::boolean(b));
+                return Ok(());
+            }
+            Some(_) => {}
+            None => unknown = true,
+        }
+    }
+    if !unknown {
+        out.push(Item::boolean(is_and));
+    }
+    Ok(())
+}
+
+/// `xor` and `implies`; `implies` skips its right side when the left is false.
 fn logic<'a>(
     ev: &Evaluator<'_, 'a>,
     op: BinaryOp,
@@ -141,38 +183,18 @@ fn logic<'a>(
     scope: Scope<'_, 'a>,
     out: &mut Buf<'a>,
 ) -> Result<()> {
-    let l = truth(ev, &ev.collect(left, scope)?, false)?;
-    let decided = match (op, l) {
-        (BinaryOp::And, Some(false)) => Some(false),
-        (BinaryOp::Or, Some(true)) => Some(true),
-        (BinaryOp::Implies, Some(false)) => Some(true),
-        _ => None,
-    };
-    if let Some(result) = decided {
-        out.push(Item::boolean(result));
+    let l = truth(ev, &ev.operand(left, scope)?, false)?;
+    if op == BinaryOp::Implies && l == Some(false) {
+        out.push(Item::boolean(true));
         return Ok(());
     }
-    let r = truth(ev, &ev.collect(right, scope)?, false)?;
-    let result = match op {
-        BinaryOp::And => match (l, r) {
-            (_, Some(false)) => Some(false),
-            (Some(true), Some(true)) => Some(true),
-            _ => None,
-        },
-        BinaryOp::Or => match (l, r) {
-            (_, Some(true)) => Some(true),
-            (Some(false), Some(false)) => Some(false),
-            _ => None,
-        },
-        BinaryOp::Xor => match (l, r) {
-            (Some(x), Some(y)) => Some(x != y),
-            _ => None,
-        },
-        _ => match (l, r) {
-            (_, Some(true)) => Some(true),
-            (Some(true), r) => r,
-            _ => None,
-        },
+    let r = truth(ev, &ev.operand(right, scope)?, false)?;
+    let result = match (op, l, r) {
+        (BinaryOp::Xor, Some(x), Some(y)) => Some(x != y),
+        (BinaryOp::Xor, _, _) => None,
+        (_, _, Some(true)) => Some(true),
+        (_, Some(true), r) => r,
+        _ => None,
     };
     push_bool(out, result);
     Ok(())

@@ -16,7 +16,14 @@ pub type Row = (String, IndexValue);
 /// The index values of one selected value of FHIR type `fhir_type` for a
 /// parameter of `kind` named `code`; derived parameters (`code:text`,
 /// `identifier:of-type`, `subject:identifier`) get their own rows.
-pub fn rows(kind: Kind, code: &str, fhir_type: &str, value: &Value, base_url: &str, out: &mut Vec<Row>) {
+pub fn rows(
+    kind: Kind,
+    code: &str,
+    fhir_type: &str,
+    value: &Value,
+    base_url: &str,
+    out: &mut Vec<Row>,
+) {
     match kind {
         Kind::String => strings(code, fhir_type, value, out),
         Kind::Token => tokens(code, fhir_type, value, out),
@@ -195,8 +202,9 @@ pub fn date_range(fhir_type: &str, value: &Value) -> Option<(i64, i64)> {
             ))
         }
         "Timing" => {
-            let mut ranges: Vec<DateRange> =
-                each(value.get("event")).filter_map(|e| parse(Some(e))).collect();
+            let mut ranges: Vec<DateRange> = each(value.get("event"))
+                .filter_map(|e| parse(Some(e)))
+                .collect();
             if let Some(bounds) = value.pointer("/repeat/boundsPeriod") {
                 if let Some((low, high)) = date_range("Period", bounds) {
                     return Some((
@@ -228,15 +236,20 @@ fn number(value: &Value) -> Option<f64> {
 fn quantities(code: &str, fhir_type: &str, value: &Value, out: &mut Vec<Row>) {
     match fhir_type {
         "Range" => {
-            let low = value.get("low").and_then(|q| q.get("value")).and_then(number);
-            let high = value.get("high").and_then(|q| q.get("value")).and_then(number);
+            let low = value
+                .get("low")
+                .and_then(|q| q.get("value"))
+                .and_then(number);
+            let high = value
+                .get("high")
+                .and_then(|q| q.get("value"))
+                .and_then(number);
             if low.is_none() && high.is_none() {
                 return;
             }
             let unit = value.get("low").or_else(|| value.get("high"));
-            let (system, unit_code) = unit.map_or(("", ""), |q| {
-                (str_at(q, "system"), unit_code(q))
-            });
+            let (system, unit_code) =
+                unit.map_or(("", ""), |q| (str_at(q, "system"), unit_code(q)));
             out.push((
                 code.to_owned(),
                 IndexValue::Quantity {
@@ -428,6 +441,8 @@ mod tests {
         );
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].0, "value-quantity:canonical");
-        assert!(matches!(&out[1].1, IndexValue::Quantity { code, low, .. } if code == "g" && (*low - 0.0054).abs() < 1e-12));
+        assert!(
+            matches!(&out[1].1, IndexValue::Quantity { code, low, .. } if code == "g" && (*low - 0.0054).abs() < 1e-12)
+        );
     }
 }

@@ -226,7 +226,10 @@ impl SearchIndex {
 
     /// Every active parameter of `resource_type`, by code.
     pub fn params(&self, resource_type: &str) -> impl Iterator<Item = &Arc<Param>> {
-        self.params.get(resource_type).into_iter().flat_map(|p| p.values())
+        self.params
+            .get(resource_type)
+            .into_iter()
+            .flat_map(|p| p.values())
     }
 
     /// A fingerprint of every active parameter and its expression: when it
@@ -451,7 +454,8 @@ fn leading_type(term: &str) -> Option<&str> {
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .unwrap_or(trimmed.len());
     let word = &trimmed[..end];
-    word.starts_with(|c: char| c.is_ascii_uppercase()).then_some(word)
+    word.starts_with(|c: char| c.is_ascii_uppercase())
+        .then_some(word)
 }
 
 /// Splits at `|` outside parentheses, brackets and string literals.
@@ -497,6 +501,9 @@ mod tests {
             terms_for("Resource.meta.tag", "Patient"),
             vec!["Resource.meta.tag"]
         );
-        assert_eq!(split_union("a.where(x = '|') | b"), vec!["a.where(x = '|') ", " b"]);
+        assert_eq!(
+            split_union("a.where(x = '|') | b"),
+            vec!["a.where(x = '|') ", " b"]
+        );
     }
 }

@@ -115,7 +115,11 @@ fn power(term: &str) -> Option<Canonical> {
     }
     let digits = term.len() - term.trim_end_matches(|c: char| c.is_ascii_digit()).len();
     let (body, exponent) = term.split_at(term.len() - digits);
-    let exponent: i32 = if digits == 0 { 1 } else { exponent.parse().ok()? };
+    let exponent: i32 = if digits == 0 {
+        1
+    } else {
+        exponent.parse().ok()?
+    };
     let base = atom(body)?;
     Some(Canonical {
         factor: base.factor.powi(exponent),
@@ -144,7 +148,10 @@ fn atom(text: &str) -> Option<Canonical> {
     PREFIXES.iter().find_map(|(prefix, scale)| {
         let rest = text.strip_prefix(prefix)?;
         // Only metric atoms take prefixes.
-        if !matches!(rest, "g" | "m" | "L" | "l" | "s" | "mol" | "eq" | "U" | "[IU]" | "Pa") {
+        if !matches!(
+            rest,
+            "g" | "m" | "L" | "l" | "s" | "mol" | "eq" | "U" | "[IU]" | "Pa"
+        ) {
             return None;
         }
         let base = lookup(rest)?;

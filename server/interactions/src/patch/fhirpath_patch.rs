@@ -10,6 +10,8 @@ use serde_json::{Map, Value};
 use tillit_fhirpath::{Environment, Expression};
 use tillit_model::{Issue, IssueType};
 
+use tillit_conformance::StructureValidator;
+
 use crate::index::SearchIndex;
 use crate::Error;
 
@@ -26,7 +28,12 @@ struct Operation {
 }
 
 /// Applies the FHIRPath Patch `parameters` to `resource`.
-pub fn apply(index: &SearchIndex, mut resource: Value, parameters: &Value) -> Result<Value, Error> {
+pub fn apply(
+    index: &SearchIndex,
+    validator: &StructureValidator,
+    mut resource: Value,
+    parameters: &Value,
+) -> Result<Value, Error> {
     if parameters.get("resourceType").and_then(Value::as_str) != Some("Parameters") {
         return Err(invalid("A FHIRPath Patch body is a Parameters resource"));
     }
@@ -43,8 +50,9 @@ pub fn apply(index: &SearchIndex, mut resource: Value, parameters: &Value) -> Re
         }
         let operation = read_operation(parameter)
             .map_err(|problem| invalid(&format!("operation {n}: {problem}")))?;
-        resource = run(index, resource, &operation)
-            .map_err(|problem| unprocessable(&format!("operation {n} ({}): {problem}", operation.kind)))?;
+        resource = run(index, validator, resource, &operation).map_err(|problem| {
+            unprocessable(&format!("operation {n} ({}): {problem}", operation.kind))
+        })?;
     }
     Ok(resource)
 }
@@ -111,7 +119,9 @@ fn value_of(part: &Value) -> Option<Value> {
 fn locate(index: &SearchIndex, resource: &Value, path: &str) -> Result<Vec<Vec<Segment>>, String> {
     let expression = Expression::parse(path).map_err(|e| e.to_string())?;
     let env = Environment::new(index.model());
-    let items = expression.evaluate(resource, &env).map_err(|e| e.to_string())?;
+    let items = expression
+        .evaluate(resource, &env)
+        .map_err(|e| e.to_string())?;
     let mut found = Vec::new();
     for item in items.iter() {
         let Some(node) = item.json() else {
@@ -179,8 +189,18 @@ fn single(found: Vec<Vec<Segment>>, path: &str) -> Result<Vec<Segment>, String> 
     }
 }
 
-fn run(index: &SearchIndex, mut resource: Value, op: &Operation) -> Result<Value, String> {
+fn run(
+    index: &SearchIndex,
+    validator: &StructureValidator,
+    mut resource: Value,
+    op: &Operation,
+) -> Result<Value, String> {
     let found = locate(index, &resource, &op.path)?;
+    let resource_type = resource
+        .get("resourceType")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     match op.kind.as_str() {
         "add" => {
             let trail = single(found, &op.path)?;
@@ -194,19 +214,34 @@ fn run(index: &SearchIndex, mut resource: Value, op: &Operation) -> Result<Value
                 Some(Value::Array(items)) => items.push(value),
                 Some(_) => return Err(format!("'{name}' is already present and does not repeat")),
                 None => {
-                    object.insert(name.to_owned(), value);
+                    let mut path: Vec<&str> = trail
+                        .iter()
+                        .filter_map(|s| match s {
+                            Segment::Key(k) => Some(k.as_str()),
+                            Segment::Index(_) => None,
+                        })
+                        .collect();
+                    path.push(name);
+                    let repeats = validator.repeats(&resource_type, &path).unwrap_or(false);
+                    object.insert(
+                        name.to_owned(),
+                        if repeats {
+                            Value::Array(vec![value])
+                        } else {
+                            value
+                        },
+                    );
                 }
             }
         }
         "insert" => {
-            let (list, position) = list_element(found, &op.path)?;
+            let list = list_element(found, &op.path)?;
             let at = op.index.ok_or("insert needs an index")?;
             let value = op.value.clone().ok_or("insert needs a value")?;
             let items = list_mut(&mut resource, &list)?;
             if at > items.len() {
                 return Err(format!("index {at} is beyond the {} items", items.len()));
             }
-            let _ = position;
             items.insert(at, value);
         }
         "delete" => {
@@ -223,14 +258,17 @@ fn run(index: &SearchIndex, mut resource: Value, op: &Operation) -> Result<Value
             *target = value;
         }
         "move" => {
-            let (list, _) = list_element(found, &op.path)?;
+            let list = list_element(found, &op.path)?;
             let (from, to) = (
                 op.source.ok_or("move needs a source")?,
                 op.destination.ok_or("move needs a destination")?,
             );
             let items = list_mut(&mut resource, &list)?;
             if from >= items.len() || to >= items.len() {
-                return Err(format!("source or destination is beyond the {} items", items.len()));
+                return Err(format!(
+                    "source or destination is beyond the {} items",
+                    items.len()
+                ));
             }
             let item = items.remove(from);
             items.insert(to, item);
@@ -242,13 +280,13 @@ fn run(index: &SearchIndex, mut resource: Value, op: &Operation) -> Result<Value
 
 /// The JSON array a list path (`Patient.identifier`) selects items of: the
 /// trail of the array itself, taken from the first item.
-fn list_element(found: Vec<Vec<Segment>>, path: &str) -> Result<(Vec<Segment>, usize), String> {
+fn list_element(found: Vec<Vec<Segment>>, path: &str) -> Result<Vec<Segment>, String> {
     let first = found
         .into_iter()
         .next()
         .ok_or_else(|| format!("'{path}' selects nothing"))?;
     match first.split_last() {
-        Some((Segment::Index(i), list)) => Ok((list.to_vec(), *i)),
+        Some((Segment::Index(_), list)) => Ok(list.to_vec()),
         _ => Err(format!("'{path}' is not a repeating element")),
     }
 }

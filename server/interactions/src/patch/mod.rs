@@ -74,7 +74,8 @@ pub async fn patch_in(
         .map_err(|e| Error::Store(tillit_store::Error::Database(sea_orm_error(e))))?
         .unwrap_or(Value::Null);
     if fhirpath {
-        resource = fhirpath_patch::apply(&repo.search_index(), resource, &operations)?;
+        resource =
+            fhirpath_patch::apply(&repo.search_index(), &repo.validator, resource, &operations)?;
     } else {
         let patch: json_patch::Patch = serde_json::from_value(operations).map_err(|err| {
             Error::invalid(Issue::error(

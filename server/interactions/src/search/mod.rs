@@ -53,7 +53,11 @@ pub struct Request<'a> {
 }
 
 /// Runs a search and returns the searchset Bundle as JSON.
-pub async fn search(repo: &Repository, reader: Reader<'_>, request: &Request<'_>) -> Result<String, Error> {
+pub async fn search(
+    repo: &Repository,
+    reader: Reader<'_>,
+    request: &Request<'_>,
+) -> Result<String, Error> {
     let (types, scope_condition) = scope(repo, request.scope, request.params)?;
     let mut search = parse::parse(repo, &types, request.params, request.strict)?;
     if let Some(extra) = scope_condition {
@@ -72,7 +76,12 @@ pub async fn search(repo: &Repository, reader: Reader<'_>, request: &Request<'_>
         Vec::new()
     } else {
         reader
-            .include(&page.matches, &search.includes, request.visibility, MAX_INCLUDES)
+            .include(
+                &page.matches,
+                &search.includes,
+                request.visibility,
+                MAX_INCLUDES,
+            )
             .await?
     };
     let mut bundle = Bundle::new("searchset");

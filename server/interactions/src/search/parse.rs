@@ -118,11 +118,10 @@ pub fn parse(
                     "none" => false,
                     "estimate" | "accurate" => true,
                     _ => {
-                        return Err(Problem::value(
-                            "_total",
-                            "must be none, estimate or accurate",
+                        return Err(
+                            Problem::value("_total", "must be none, estimate or accurate")
+                                .into_error(),
                         )
-                        .into_error())
                     }
                 }
             }
@@ -151,8 +150,49 @@ pub fn parse(
         }
         search.echo.push((name.clone(), value.clone()));
     }
-    search.query.condition = Condition::All(conditions);
+    search.query.condition = Condition::All(merge_date_bounds(conditions));
     Ok(search)
+}
+
+/// Joins repeated single-valued conditions on one date parameter
+/// (`date=ge2024-01-01&date=lt2024-02-01`) into one range that a single
+/// value must fall in, as users mean and as other servers read it; the
+/// index can then answer it with one range scan.
+fn merge_date_bounds(conditions: Vec<Condition>) -> Vec<Condition> {
+    use tillit_store::ValueTest;
+    let mut out: Vec<Condition> = Vec::with_capacity(conditions.len());
+    let mut ranges: Vec<(String, Vec<(tillit_store::Prefix, i64, i64)>)> = Vec::new();
+    for condition in conditions {
+        match condition {
+            Condition::Match { param, tests }
+                if matches!(tests.as_slice(), [ValueTest::Date { .. }]) =>
+            {
+                let Some(ValueTest::Date { prefix, low, high }) = tests.into_iter().next() else {
+                    continue;
+                };
+                match ranges.iter_mut().find(|(p, _)| *p == param) {
+                    Some((_, bounds)) => bounds.push((prefix, low, high)),
+                    None => ranges.push((param, vec![(prefix, low, high)])),
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    for (param, bounds) in ranges {
+        let test = match bounds.as_slice() {
+            [(prefix, low, high)] => ValueTest::Date {
+                prefix: *prefix,
+                low: *low,
+                high: *high,
+            },
+            _ => ValueTest::DateAll(bounds),
+        };
+        out.push(Condition::Match {
+            param,
+            tests: vec![test],
+        });
+    }
+    out
 }
 
 /// Why a parameter did not parse: unknown (ignored leniently) or malformed (400).
@@ -220,7 +260,9 @@ fn parameter(
         ("_type", None) => {
             for ty in &alternatives {
                 if !repo.registry.is_resource_type(ty) {
-                    return Err(Problem::value("_type", &format!("'{ty}' is not a resource type")).into());
+                    return Err(
+                        Problem::value("_type", &format!("'{ty}' is not a resource type")).into(),
+                    );
                 }
             }
             return Ok(Condition::Type(alternatives));
@@ -274,7 +316,10 @@ fn chain(
         .iter()
         .find_map(|ty| index.param(ty, code))
         .ok_or_else(|| {
-            Problem::value(code, &format!("is not a search parameter of {}", types.join(", ")))
+            Problem::value(
+                code,
+                &format!("is not a search parameter of {}", types.join(", ")),
+            )
         })?;
     if param.kind != Kind::Reference {
         return Err(Problem::value(code, "only reference parameters can be chained").into());
@@ -286,7 +331,9 @@ fn chain(
             }
             vec![ty.to_owned()]
         }
-        None if param.targets.is_empty() => repo.registry.resource_types().map(str::to_owned).collect(),
+        None if param.targets.is_empty() => {
+            repo.registry.resource_types().map(str::to_owned).collect()
+        }
         None => param.targets.clone(),
     };
     // Only the targets on which the chained parameter exists.
@@ -306,12 +353,13 @@ fn chain(
         )
         .into());
     }
-    let inner = parameter(repo, index, &target_types, rest, value, depth + 1).map_err(|e| match e {
-        Parsed::Unknown(what) => {
-            Parsed::Bad(Problem::value(head, &format!("cannot chain to '{what}'")))
-        }
-        bad => bad,
-    })?;
+    let inner =
+        parameter(repo, index, &target_types, rest, value, depth + 1).map_err(|e| match e {
+            Parsed::Unknown(what) => {
+                Parsed::Bad(Problem::value(head, &format!("cannot chain to '{what}'")))
+            }
+            bad => bad,
+        })?;
     Ok(Condition::Chain {
         param: code.to_owned(),
         target_types,
@@ -335,7 +383,9 @@ fn has(
         return Err(Problem::value("_has", "expected _has:Type:reference:parameter").into());
     };
     if !repo.registry.is_resource_type(source_type) {
-        return Err(Problem::value("_has", &format!("'{source_type}' is not a resource type")).into());
+        return Err(
+            Problem::value("_has", &format!("'{source_type}' is not a resource type")).into(),
+        );
     }
     let reference = index
         .param(source_type, code)
@@ -349,7 +399,10 @@ fn has(
     if !reference.targets.is_empty() && !types.iter().any(|t| reference.targets.contains(t)) {
         return Err(Problem::value(
             "_has",
-            &format!("{source_type}.{code} does not refer to {}", types.join(", ")),
+            &format!(
+                "{source_type}.{code} does not refer to {}",
+                types.join(", ")
+            ),
         )
         .into());
     }
@@ -388,9 +441,14 @@ fn parse_sort(index: &SearchIndex, types: &[String], value: &str) -> Result<Vec<
                             Problem::value("_sort", &format!("'{code}' is not a parameter here"))
                                 .into_error()
                         })?;
-                    let table = param.kind.table().filter(|t| *t != IndexTable::Composite).ok_or_else(|| {
-                        Problem::unsupported("_sort", &format!("sorting by '{code}'")).into_error()
-                    })?;
+                    let table = param
+                        .kind
+                        .table()
+                        .filter(|t| *t != IndexTable::Composite)
+                        .ok_or_else(|| {
+                            Problem::unsupported("_sort", &format!("sorting by '{code}'"))
+                                .into_error()
+                        })?;
                     SortBy::Param {
                         param: code.to_owned(),
                         table,
@@ -414,16 +472,24 @@ fn parse_include(
     let name = if reverse { "_revinclude" } else { "_include" };
     let mut parts = value.split(':');
     let (source_type, code, target) = match (parts.next(), parts.next(), parts.next()) {
-        (Some("*"), None, None) if !reverse => (types.first().cloned().unwrap_or_default(), "*", None),
+        (Some("*"), None, None) if !reverse => {
+            (types.first().cloned().unwrap_or_default(), "*", None)
+        }
         (Some(ty), Some(code), target) => (ty.to_owned(), code, target),
         _ => return Err(Problem::value(name, "expected Type:parameter[:targetType]")),
     };
     if !repo.registry.is_resource_type(&source_type) {
-        return Err(Problem::value(name, &format!("'{source_type}' is not a resource type")));
+        return Err(Problem::value(
+            name,
+            &format!("'{source_type}' is not a resource type"),
+        ));
     }
     if let Some(target) = target {
         if !repo.registry.is_resource_type(target) {
-            return Err(Problem::value(name, &format!("'{target}' is not a resource type")));
+            return Err(Problem::value(
+                name,
+                &format!("'{target}' is not a resource type"),
+            ));
         }
     }
     let params: Vec<String> = if code == "*" {
@@ -454,10 +520,13 @@ fn parse_include(
 }
 
 fn parse_count(value: &str) -> Result<u32, Error> {
-    value
-        .parse::<u32>()
-        .map(|n| n.min(MAX_COUNT))
-        .map_err(|_| Problem::value("_count", &format!("must be a whole number of 0 or more, not '{value}'")).into_error())
+    value.parse::<u32>().map(|n| n.min(MAX_COUNT)).map_err(|_| {
+        Problem::value(
+            "_count",
+            &format!("must be a whole number of 0 or more, not '{value}'"),
+        )
+        .into_error()
+    })
 }
 
 /// A `_lastUpdated` value with its prefix, as the window of time it matches.

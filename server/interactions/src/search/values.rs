@@ -41,12 +41,19 @@ pub fn condition(
         tests,
     };
     let each = |f: &dyn Fn(&str) -> Result<ValueTest, Problem>| {
-        alternatives.iter().map(|v| f(v)).collect::<Result<Vec<_>, _>>()
+        alternatives
+            .iter()
+            .map(|v| f(v))
+            .collect::<Result<Vec<_>, _>>()
     };
     Ok(match (param.kind, modifier) {
         (Kind::String, None) => matched(
             code,
-            each(&|v| Ok(ValueTest::String(StringTest::Prefix(clip(&fold(v)).to_owned()))))?,
+            each(&|v| {
+                Ok(ValueTest::String(StringTest::Prefix(
+                    clip(&fold(v)).to_owned(),
+                )))
+            })?,
         ),
         (Kind::String, Some("exact")) => matched(
             code,
@@ -139,13 +146,18 @@ pub fn condition(
             };
             matched(code, each(&|v| reference(code, v, target_type, base_url))?)
         }
-        (Kind::Uri, None) => matched(code, each(&|v| Ok(ValueTest::Uri(UriTest::Exact(v.into()))))?),
-        (Kind::Uri, Some("above")) => {
-            matched(code, each(&|v| Ok(ValueTest::Uri(UriTest::Above(v.into()))))?)
-        }
-        (Kind::Uri, Some("below")) => {
-            matched(code, each(&|v| Ok(ValueTest::Uri(UriTest::Below(v.into()))))?)
-        }
+        (Kind::Uri, None) => matched(
+            code,
+            each(&|v| Ok(ValueTest::Uri(UriTest::Exact(v.into()))))?,
+        ),
+        (Kind::Uri, Some("above")) => matched(
+            code,
+            each(&|v| Ok(ValueTest::Uri(UriTest::Above(v.into()))))?,
+        ),
+        (Kind::Uri, Some("below")) => matched(
+            code,
+            each(&|v| Ok(ValueTest::Uri(UriTest::Below(v.into()))))?,
+        ),
         (Kind::Composite, None) => matched(code, each(&|v| composite(param, v))?),
         (_, None) => {
             return Err(Problem::unsupported(
@@ -326,15 +338,18 @@ fn reference(
 fn composite(param: &Param, value: &str) -> Result<ValueTest, Problem> {
     let code = param.code.as_str();
     let parts = split_escaped(value, '$');
-    let ([first, second], [_, second_component]) =
-        (parts.as_slice(), param.components.as_slice())
+    let ([first, second], [_, second_component]) = (parts.as_slice(), param.components.as_slice())
     else {
         return Err(Problem::value(
             code,
             "a composite value is two components joined by '$'",
         ));
     };
-    let ValueTest::Token { system, code: Some(first_code) } = token(first) else {
+    let ValueTest::Token {
+        system,
+        code: Some(first_code),
+    } = token(first)
+    else {
         return Err(Problem::value(code, "the first component needs a code"));
     };
     let second = match second_component.kind {
@@ -383,7 +398,8 @@ mod tests {
 
     #[test]
     fn quantities_are_searched_in_canonical_units() {
-        let (converted, test) = quantity("q", "5.4|http://unitsofmeasure.org|mg").expect("a quantity");
+        let (converted, test) =
+            quantity("q", "5.4|http://unitsofmeasure.org|mg").expect("a quantity");
         assert!(converted);
         let ValueTest::Quantity { code, value, .. } = test else {
             panic!("not a quantity test");

@@ -173,6 +173,9 @@ pub enum ValueTest {
         /// The first millisecond after it.
         high: i64,
     },
+    /// On `search_date`: several date tests that one row must all pass
+    /// (`date=ge2024-01-01&date=lt2024-02-01` on a single-valued date).
+    DateAll(Vec<(Prefix, i64, i64)>),
     /// On `search_number`: the search value's implicit range `[low, high)` and its value.
     Number {
         /// The comparison.
@@ -228,7 +231,7 @@ impl ValueTest {
         match self {
             ValueTest::String(_) => IndexTable::String,
             ValueTest::Token { .. } => IndexTable::Token,
-            ValueTest::Date { .. } => IndexTable::Date,
+            ValueTest::Date { .. } | ValueTest::DateAll(_) => IndexTable::Date,
             ValueTest::Number { .. } => IndexTable::Number,
             ValueTest::Quantity { .. } => IndexTable::Quantity,
             ValueTest::Reference { .. } => IndexTable::Reference,

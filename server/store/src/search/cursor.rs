@@ -109,7 +109,9 @@ mod tests {
             rid: 42,
         };
         let token = cursor.encode();
-        assert!(token.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'));
+        assert!(token
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'));
         assert_eq!(Cursor::decode(&token), Some(cursor));
         for bad in ["", "x1", "n", "n1.q", "n1.s1", "n1.sff"] {
             assert_eq!(Cursor::decode(bad), None, "{bad}");

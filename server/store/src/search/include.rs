@@ -37,7 +37,15 @@ impl Store {
         visibility: &Visibility,
         cap: usize,
     ) -> Result<Vec<Found>> {
-        run(&self.reader, self.dialect, matches, includes, visibility, cap).await
+        run(
+            &self.reader,
+            self.dialect,
+            matches,
+            includes,
+            visibility,
+            cap,
+        )
+        .await
     }
 }
 

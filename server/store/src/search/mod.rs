@@ -14,9 +14,7 @@ mod sql;
 use sea_orm::{ConnectionTrait, QueryResult, Value};
 use tillit_model::{Id, ResourceKey};
 
-pub use condition::{
-    Condition, Prefix, StringTest, TimeWindow, UriTest, ValueTest, Visibility,
-};
+pub use condition::{Condition, Prefix, StringTest, TimeWindow, UriTest, ValueTest, Visibility};
 pub use cursor::{Cursor, SortValue};
 
 use crate::dialect::Dialect;
@@ -216,7 +214,10 @@ async fn run(db: &impl ConnectionTrait, d: Dialect, query: &SearchQuery) -> Resu
     b.push(" ORDER BY ");
     for (i, key) in query.sort.iter().enumerate() {
         let ascending = key.descending != forward;
-        b.push(&format!("q.k{i} {}, ", if ascending { "ASC" } else { "DESC" }));
+        b.push(&format!(
+            "q.k{i} {}, ",
+            if ascending { "ASC" } else { "DESC" }
+        ));
     }
     b.push(if forward { "q.rid ASC" } else { "q.rid DESC" });
     b.push(" LIMIT ");
@@ -246,7 +247,11 @@ async fn run(db: &impl ConnectionTrait, d: Dialect, query: &SearchQuery) -> Resu
     let (next, previous) = if forward {
         (
             if more { cursor_at(last, true) } else { None },
-            if query.cursor.is_some() { cursor_at(0, false) } else { None },
+            if query.cursor.is_some() {
+                cursor_at(0, false)
+            } else {
+                None
+            },
         )
     } else {
         (
@@ -337,7 +342,11 @@ fn keyset(b: &mut Builder<'_>, query: &SearchQuery, cursor: &Cursor) {
         }
         if level < keys {
             let ascending = !query.sort[level].descending;
-            let op = if ascending == cursor.forward { ">" } else { "<" };
+            let op = if ascending == cursor.forward {
+                ">"
+            } else {
+                "<"
+            };
             b.push(&format!(" AND q.k{level} {op} "));
             b.bind(cursor.key[level].to_value());
         } else {

@@ -138,6 +138,12 @@ impl<'v> Builder<'v> {
                     self.push("1 = 0");
                     return;
                 };
+                if let [test] = tests.as_slice() {
+                    if let Some(bounds) = date_bounds(test) {
+                        self.date_match(alias, scope, param, test, &bounds);
+                        return;
+                    }
+                }
                 self.push(&format!(
                     "{alias}.rid IN (SELECT x.rid FROM {} x WHERE x.pid IN ",
                     table.name()
@@ -236,6 +242,60 @@ impl<'v> Builder<'v> {
         }
     }
 
+    /// A date match as index range scans: rows with both ends bounded are
+    /// found by a range on `low` (widened by the longest such row of the
+    /// parameter, kept in `search_date_span`), open-ended rows by equality on
+    /// their open end; the sub-selects are joined with UNION ALL.
+    fn date_match(
+        &mut self,
+        alias: &str,
+        scope: &[String],
+        param: &str,
+        test: &ValueTest,
+        bounds: &DateBounds,
+    ) {
+        self.push(&format!(
+            "{alias}.rid IN (SELECT x.rid FROM search_date x WHERE x.pid IN "
+        ));
+        self.bind_pids(scope, param);
+        self.push(&format!(
+            " AND x.low > {} AND x.high < {}",
+            i64::MIN,
+            i64::MAX
+        ));
+        if let Some(min) = bounds.low_at_least {
+            self.push(" AND x.low >= ");
+            self.bind(min);
+        }
+        if let Some(min) = bounds.low_at_least_less_span {
+            self.push(" AND x.low >= ");
+            self.bind(min);
+            self.push(
+                " - (SELECT COALESCE(MAX(w.span), 0) FROM search_date_span w WHERE w.pid IN ",
+            );
+            self.bind_pids(scope, param);
+            self.push(")");
+        }
+        if let Some(max) = bounds.low_at_most {
+            self.push(" AND x.low <= ");
+            self.bind(max);
+        }
+        self.push(" AND (");
+        self.value_test(test);
+        self.push(")");
+        for open_end in [
+            format!("x.high = {}", i64::MAX),
+            format!("x.low = {}", i64::MIN),
+        ] {
+            self.push(" UNION ALL SELECT x.rid FROM search_date x WHERE x.pid IN ");
+            self.bind_pids(scope, param);
+            self.push(&format!(" AND {open_end} AND ("));
+            self.value_test(test);
+            self.push(")");
+        }
+        self.push(")");
+    }
+
     fn has_from(&mut self, source: &str, source_type: &str, param: &str) {
         self.push(&format!(
             " FROM search_reference x JOIN resource {source} ON {source}.rid = x.rid \
@@ -312,6 +372,16 @@ impl<'v> Builder<'v> {
             ValueTest::Token { system, code } => self.token_test(&PLAIN, system, code),
             ValueTest::Date { prefix, low, high } => {
                 self.range_test(&PLAIN, *prefix, Value::from(*low), Value::from(*high), None)
+            }
+            ValueTest::DateAll(tests) => {
+                for (i, (prefix, low, high)) in tests.iter().enumerate() {
+                    if i > 0 {
+                        self.push(" AND ");
+                    }
+                    self.push("(");
+                    self.range_test(&PLAIN, *prefix, Value::from(*low), Value::from(*high), None);
+                    self.push(")");
+                }
             }
             ValueTest::Number {
                 prefix,
@@ -512,6 +582,49 @@ impl<'v> Builder<'v> {
     }
 }
 
+/// Bounds on a date row's `low` that a test implies, for an index range.
+#[derive(Debug, Default, PartialEq)]
+struct DateBounds {
+    /// `low >= v`.
+    low_at_least: Option<i64>,
+    /// `low >= v - span`, where span is the parameter's longest bounded row.
+    low_at_least_less_span: Option<i64>,
+    /// `low <= v`.
+    low_at_most: Option<i64>,
+}
+
+/// The bounds a date test implies (the search value is `[lo, hi)`; a row
+/// `[low, high)` has `low <= high`); `None` when it bounds nothing.
+fn date_bounds(test: &ValueTest) -> Option<DateBounds> {
+    let tests: Vec<(Prefix, i64, i64)> = match test {
+        ValueTest::Date { prefix, low, high } => vec![(*prefix, *low, *high)],
+        ValueTest::DateAll(tests) => tests.clone(),
+        _ => return None,
+    };
+    let mut b = DateBounds::default();
+    let raise = |slot: &mut Option<i64>, v: i64| *slot = Some(slot.map_or(v, |s| s.max(v)));
+    let lower = |slot: &mut Option<i64>, v: i64| *slot = Some(slot.map_or(v, |s| s.min(v)));
+    for (prefix, lo, hi) in tests {
+        match prefix {
+            Prefix::Eq => {
+                raise(&mut b.low_at_least, lo);
+                lower(&mut b.low_at_most, hi);
+            }
+            Prefix::Sa => raise(&mut b.low_at_least, hi),
+            Prefix::Gt => raise(&mut b.low_at_least_less_span, hi),
+            Prefix::Ge => raise(&mut b.low_at_least_less_span, lo),
+            Prefix::Lt | Prefix::Eb => lower(&mut b.low_at_most, lo),
+            Prefix::Le => lower(&mut b.low_at_most, hi),
+            Prefix::Ap => {
+                raise(&mut b.low_at_least_less_span, lo);
+                lower(&mut b.low_at_most, hi);
+            }
+            Prefix::Ne => {}
+        }
+    }
+    (b != DateBounds::default()).then_some(b)
+}
+
 /// `uri` and every ancestor of it by path, for `:above`:
 /// `http://x.org/fhir/ValueSet/a` → itself, `http://x.org/fhir/ValueSet`, `http://x.org/fhir`, `http://x.org`.
 fn uri_ancestors(uri: &str) -> Vec<String> {
@@ -574,9 +687,10 @@ mod tests {
     #[test]
     fn visibility_is_joined_into_chains() {
         let mut visibility = Visibility::default();
-        visibility
-            .per_type
-            .insert("Patient".into(), Condition::Not(Box::new(Condition::Id(vec!["p1".into()]))));
+        visibility.per_type.insert(
+            "Patient".into(),
+            Condition::Not(Box::new(Condition::Id(vec!["p1".into()]))),
+        );
         let mut b = Builder::new(&visibility);
         let scope = vec!["Observation".to_owned()];
         b.condition(
