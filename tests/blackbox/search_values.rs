@@ -474,3 +474,47 @@ db_test!(meta_parameters_tag_profile_security_source, |srv| {
     );
     assert_eq!(f.ids("Patient", &format!("_id={id}")).await, vec![id]);
 });
+
+db_test!(full_text_searches_narrative_and_content, |srv| {
+    let f = Fixture::new(srv);
+    let diabetes = f
+        .create(json!({"resourceType": "Condition",
+            "subject": {"reference": "Patient/x"},
+            "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">Diabetes type 2, diagnosed in Ålesund</div>"},
+            "code": {"text": "Sukkersyke"}}))
+        .await;
+    let asthma = f
+        .create(json!({"resourceType": "Condition",
+            "subject": {"reference": "Patient/x"},
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "195967001", "display": "Asthma"}]}}))
+        .await;
+    assert_eq!(
+        f.ids("Condition", "_text=alesund").await,
+        vec![diabetes.clone()]
+    );
+    assert_eq!(
+        f.ids("Condition", "_text=diab*").await,
+        vec![diabetes.clone()]
+    );
+    assert!(
+        f.ids("Condition", "_text=sukkersyke").await.is_empty(),
+        "_text is the narrative only"
+    );
+    assert_eq!(
+        f.ids("Condition", "_content=sukkersyke").await,
+        vec![diabetes.clone()]
+    );
+    assert_eq!(
+        f.ids("Condition", "_content=asthma").await,
+        vec![asthma.clone()]
+    );
+    assert_eq!(
+        f.ids("Condition", "_content=asthma%20OR%20sukkersyke")
+            .await,
+        sorted(&[&diabetes, &asthma])
+    );
+    assert!(f
+        .ids("Condition", "_content=%22type%202%20asthma%22")
+        .await
+        .is_empty());
+});

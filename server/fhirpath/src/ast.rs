@@ -242,6 +242,7 @@ functions! {
     Type = "type"(0, 0),
     Not = "not"(0, 0),
     Aggregate = "aggregate"(1, 2),
+    DefineVariable = "defineVariable"(1, 2),
     Sort = "sort"(0, 16),
     LowBoundary = "lowBoundary"(0, 1),
     HighBoundary = "highBoundary"(0, 1),

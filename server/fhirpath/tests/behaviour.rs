@@ -664,3 +664,33 @@ fn distinct_and_union_use_value_equality_over_large_collections() {
         json!(2)
     );
 }
+
+#[test]
+fn define_variable_is_seen_by_the_rest_of_the_chain_only() {
+    let env = Environment::new(&core().model);
+    let patient = input("patient-example.json");
+    let seen = "Patient.name.first().defineVariable('official').select(%official.given.first())";
+    assert_eq!(eval(seen, &patient, &env)[0].as_str(), Some("Peter"));
+    let with_value =
+        "Patient.defineVariable('n', name.count()).name.where(given.count() < %n).count()";
+    assert_eq!(eval(with_value, &patient, &env)[0].to_json(), json!(3));
+    let per_item = "Patient.name.select(defineVariable('g', given.first()).select(%g)).count()";
+    assert_eq!(eval(per_item, &patient, &env)[0].to_json(), json!(3));
+    for (expression, kind) in [
+        (
+            "(Patient.defineVariable('x', 1) | 2) | %x",
+            ErrorKind::Semantic,
+        ),
+        (
+            "Patient.defineVariable('x', 1).defineVariable('x', 2)",
+            ErrorKind::Semantic,
+        ),
+        ("Patient.defineVariable('resource')", ErrorKind::Semantic),
+    ] {
+        let error = Expression::parse(expression)
+            .expect("parses")
+            .evaluate(&patient, &env)
+            .expect_err(expression);
+        assert_eq!(error.kind(), kind, "{expression}");
+    }
+}

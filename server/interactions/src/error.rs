@@ -45,6 +45,9 @@ pub enum Error {
     /// The database failed: 500, details logged and never sent.
     #[error(transparent)]
     Store(tillit_store::Error),
+    /// The full-text index failed (I/O, a damaged index).
+    #[error("full-text index: {0}")]
+    TextIndex(String),
 }
 
 impl From<tillit_store::Error> for Error {
@@ -79,7 +82,7 @@ impl Error {
             Error::Conflict(_) => 409,
             Error::NotSupported(_) => 405,
             Error::Entry { source, .. } => source.status(),
-            Error::Store(_) => 500,
+            Error::Store(_) | Error::TextIndex(_) => 500,
         }
     }
 
@@ -119,7 +122,7 @@ impl Error {
                     issue
                 })
                 .collect(),
-            Error::Store(_) => one(
+            Error::Store(_) | Error::TextIndex(_) => one(
                 IssueType::Exception,
                 "The server could not complete the request; the failure has been logged".into(),
             ),

@@ -22,6 +22,7 @@ pub mod reindex;
 mod resource;
 pub mod search;
 pub mod subset;
+pub mod text;
 pub mod transaction;
 pub mod update;
 pub mod vread;
@@ -50,6 +51,8 @@ pub struct Repository {
     pub base_url: String,
     /// The active search parameters; replaced when a SearchParameter is written.
     search_index: Arc<RwLock<Arc<SearchIndex>>>,
+    /// The full-text index for `_text` and `_content`, when the server keeps one.
+    pub text: Option<Arc<text::TextIndex>>,
 }
 
 impl Repository {
@@ -74,6 +77,7 @@ impl Repository {
             validator,
             base_url,
             search_index: Arc::new(RwLock::new(Arc::new(index))),
+            text: None,
         }
     }
 

@@ -22,7 +22,7 @@ pub use connect::{Store, StoreOptions};
 pub use history::{HistoryEntry, HistoryQuery, HistoryScope};
 pub use index::{param_id, IndexRow, IndexTable, IndexValue};
 pub use read::Stored;
-pub use reindex::Scanned;
+pub use reindex::{Change, Scanned};
 pub use sea_orm::DbErr;
 pub use search::include::Include;
 pub use search::{

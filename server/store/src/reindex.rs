@@ -146,3 +146,44 @@ fn replacement(
     );
     (rids, statements)
 }
+
+/// One entry of the change feed: a version written, in `seq` order.
+#[derive(Clone, Debug)]
+pub struct Change {
+    /// Its position in the feed.
+    pub seq: i64,
+    /// The resource's type.
+    pub resource_type: String,
+    /// The resource's id.
+    pub id: String,
+    /// The version's content; `None` for a deletion.
+    pub content: Option<String>,
+}
+
+impl Store {
+    /// Up to `limit` versions written after position `after`, oldest first.
+    pub async fn changes_since(&self, after: i64, limit: u32) -> Result<Vec<Change>> {
+        let sql = format!(
+            "SELECT v.seq, v.res_type, v.res_id, {} FROM resource_version v
+             WHERE v.seq > ? ORDER BY v.seq LIMIT ?",
+            self.dialect.content_text()
+        );
+        let rows = self
+            .reader
+            .query_all_raw(
+                self.dialect
+                    .stmt(&sql, vec![after.into(), i64::from(limit).into()]),
+            )
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(Change {
+                seq: row.try_get_by_index(0)?,
+                resource_type: row.try_get_by_index(1)?,
+                id: row.try_get_by_index(2)?,
+                content: row.try_get_by_index(3)?,
+            });
+        }
+        Ok(out)
+    }
+}

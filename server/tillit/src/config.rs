@@ -69,6 +69,9 @@ pub struct Config {
     pub base_url: String,
     /// Database URL.
     pub database_url: String,
+    /// Folder for local files: the SQLite database by default, and the
+    /// full-text index.
+    pub data_dir: PathBuf,
     /// Whether authentication is off (the open mode).
     pub auth_off: bool,
     /// Largest request body.
@@ -163,6 +166,7 @@ impl Config {
             listen,
             base_url,
             database_url,
+            data_dir,
             auth_off: true,
             body_limit: pick(
                 flags.body_limit,

@@ -18,7 +18,12 @@ pub async fn serve(
         );
     }
     let metrics = install_metrics();
-    let repo = startup::repository(config).await?;
+    let mut repo = startup::repository(config).await?;
+    let text = tillit_interactions::text::TextIndex::open(Some(&config.data_dir.join("fulltext")))
+        .map_err(|e| startup::StartupError::Other(format!("full-text index: {e}")))?;
+    let text = std::sync::Arc::new(text);
+    text.follow(repo.store.clone(), std::time::Duration::from_secs(2));
+    repo.text = Some(text);
     if let Some(patients) = demo_patients {
         demo::seed(&repo, patients).await?;
     }

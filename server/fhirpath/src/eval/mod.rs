@@ -9,7 +9,7 @@ mod functions;
 mod navigate;
 mod operators;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use serde_json::Value as Json;
 use smallvec::SmallVec;
@@ -52,6 +52,7 @@ pub(crate) struct Scope<'s, 'a> {
 }
 
 impl<'s, 'a> Scope<'s, 'a> {
+    /// The scope of a lambda over one item (`$total` is only set by `aggregate()`).
     fn item(this: &'s Item<'a>, index: usize) -> Self {
         Scope {
             this: std::slice::from_ref(this),
@@ -70,6 +71,11 @@ pub(crate) struct Evaluator<'x, 'a> {
     root_json: Option<&'a Json>,
     /// `now()` is the same throughout one evaluation.
     now: Cell<Option<DateTime>>,
+    /// Variables from `defineVariable()`, innermost last. Function arguments and operator
+    /// operands are scopes: what they define is dropped when they end, while a function's
+    /// input chain is not, so `a.defineVariable('v').b.where(%v …)` sees `%v`.
+    defined: RefCell<Vec<(Box<str>, Buf<'a>)>>,
+    defined_count: Cell<usize>,
 }
 
 /// The System type names, which `is` and `as` accept besides the model's.
@@ -92,6 +98,8 @@ impl<'x, 'a> Evaluator<'x, 'a> {
             resource: root.clone(),
             root_json: Some(resource),
             now: Cell::new(None),
+            defined: RefCell::new(Vec::new()),
+            defined_count: Cell::new(0),
         };
         let this: &[Item<'a>] = root.as_slice();
         let scope = Scope {
@@ -221,17 +229,62 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         })
     }
 
-    /// Evaluates into a fresh buffer.
+    /// Evaluates into a fresh buffer, as a variable scope (a function argument or an operand).
     pub(crate) fn collect(&self, expr: &Expr, scope: Scope<'_, 'a>) -> Result<Buf<'a>> {
+        self.scoped(|| self.collect_chain(expr, scope))
+    }
+
+    /// Evaluates into a fresh buffer, keeping the variables it defines: for the input of a
+    /// function or path, whose variables the rest of the chain sees.
+    pub(crate) fn collect_chain(&self, expr: &Expr, scope: Scope<'_, 'a>) -> Result<Buf<'a>> {
         let mut out = Buf::new();
         self.eval(expr, scope, &mut out)?;
         Ok(out)
+    }
+
+    /// Runs `f` as a variable scope: variables it defines are dropped afterwards.
+    pub(crate) fn scoped<R>(&self, f: impl FnOnce() -> Result<R>) -> Result<R> {
+        let mark = self.defined_count.get();
+        let result = f();
+        if self.defined_count.get() > mark {
+            self.defined.borrow_mut().truncate(mark);
+            self.defined_count.set(mark);
+        }
+        result
+    }
+
+    /// `defineVariable(name)`: binds `name` to `value` for the rest of the scope.
+    pub(crate) fn define(&self, name: &str, value: Buf<'a>) -> Result<()> {
+        let reserved = matches!(
+            name,
+            "resource" | "rootResource" | "context" | "ucum" | "sct" | "loinc"
+        );
+        let taken = reserved
+            || self.env.variable(name).is_some()
+            || self.defined.borrow().iter().any(|(n, _)| &**n == name);
+        if taken {
+            return Err(Error::semantic(format!(
+                "variable %{name} is already defined"
+            )));
+        }
+        self.defined.borrow_mut().push((name.into(), value));
+        self.defined_count.set(self.defined_count.get() + 1);
+        Ok(())
     }
 
     fn variable(&self, name: &str, out: &mut Buf<'a>) -> Result<()> {
         match name {
             "resource" | "rootResource" | "context" => {
                 out.extend(self.resource.iter().cloned());
+                Ok(())
+            }
+            _ if self.defined_count.get() > 0
+                && self.defined.borrow().iter().any(|(n, _)| &**n == name) =>
+            {
+                let defined = self.defined.borrow();
+                if let Some((_, items)) = defined.iter().rev().find(|(n, _)| &**n == name) {
+                    out.extend(items.iter().cloned());
+                }
                 Ok(())
             }
             _ => match self.env.variable(name) {
@@ -262,7 +315,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         let started;
         let (input, steps): (&[Item<'a>], &[crate::ast::Step]) = match start {
             Some(start) => {
-                started = self.collect(start, scope)?;
+                started = self.collect_chain(start, scope)?;
                 (&started, steps)
             }
             None => {

@@ -64,6 +64,11 @@ pub async fn search(
         let existing = std::mem::replace(&mut search.query.condition, Condition::All(Vec::new()));
         search.query.condition = Condition::All(vec![extra, existing]);
     }
+    for (content, text) in std::mem::take(&mut search.text) {
+        let condition = text_condition(repo, &types, content, &text).await?;
+        let existing = std::mem::replace(&mut search.query.condition, Condition::All(Vec::new()));
+        search.query.condition = Condition::All(vec![existing, condition]);
+    }
     search.query.visibility = request.visibility.clone();
     let subset = Subset::from_params(request.params)?;
     let mut query = search.query.clone();
@@ -142,6 +147,34 @@ pub async fn search(
         });
     }
     Ok(bundle.to_json())
+}
+
+/// The condition a `_text` or `_content` query adds: the ids the full-text
+/// index finds, per type searched.
+async fn text_condition(
+    repo: &Repository,
+    types: &[String],
+    content: bool,
+    text: &str,
+) -> Result<Condition, Error> {
+    let Some(index) = &repo.text else {
+        return Err(Error::invalid(Issue::error(
+            IssueType::NotSupported,
+            "This server keeps no full-text index, so _text and _content are not available",
+        )));
+    };
+    let mut alternatives = Vec::with_capacity(types.len());
+    for ty in types {
+        let ids = index.search(&repo.store, ty, content, text).await?;
+        if ids.is_empty() {
+            continue;
+        }
+        alternatives.push(match types {
+            [_] => Condition::Id(ids),
+            _ => Condition::All(vec![Condition::Type(vec![ty.clone()]), Condition::Id(ids)]),
+        });
+    }
+    Ok(Condition::Any(alternatives))
 }
 
 /// The types a scope searches and the condition it adds.

@@ -35,6 +35,9 @@ pub struct Search {
     pub count_only: bool,
     /// The search parameters as given, for the `self` link.
     pub echo: Vec<(String, String)>,
+    /// `_text` (false) and `_content` (true) queries, answered by the
+    /// full-text index before the query runs.
+    pub text: Vec<(bool, String)>,
 }
 
 /// Why a parameter cannot be used: the 400 (or, leniently, the warning) text.
@@ -93,6 +96,7 @@ pub fn parse(
         ignored: Vec::new(),
         count_only: false,
         echo: Vec::new(),
+        text: Vec::new(),
     };
     let mut conditions = Vec::new();
     for (name, value) in params {
@@ -107,6 +111,9 @@ pub fn parse(
                 }
             }
             "_count" => search.query.count = parse_count(value)?,
+            "_text" | "_content" if modifier.is_none() => {
+                search.text.push((code == "_content", value.clone()))
+            }
             "_cursor" => {
                 search.query.cursor = Some(Cursor::decode(value).ok_or_else(|| {
                     Problem::value("_cursor", "not a cursor this server issued").into_error()

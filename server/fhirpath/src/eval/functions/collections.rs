@@ -50,6 +50,7 @@ pub(super) fn call<'a>(ctx: &Ctx<'_, '_, 'a>, input: &[Item<'a>], out: &mut Buf<
         Func::Children => children(ctx, input, out)?,
         Func::Descendants => ctx.ev.descendants(input, out)?,
         Func::Sum | Func::Min | Func::Max | Func::Avg => statistics(ctx, input, out)?,
+        Func::DefineVariable => define_variable(ctx, input, out)?,
         other => {
             return Err(Error::semantic(format!(
                 "{}() is not a collection function",
@@ -163,7 +164,8 @@ fn filter<'a>(ctx: &Ctx<'_, '_, 'a>, input: &[Item<'a>], out: &mut Buf<'a>) -> R
 fn select<'a>(ctx: &Ctx<'_, '_, 'a>, input: &[Item<'a>], out: &mut Buf<'a>) -> Result<()> {
     let projection = first_arg(ctx)?;
     for (i, item) in input.iter().enumerate() {
-        ctx.ev.eval(projection, Scope::item(item, i), out)?;
+        ctx.ev
+            .scoped(|| ctx.ev.eval(projection, Scope::item(item, i), out))?;
     }
     Ok(())
 }
@@ -221,6 +223,33 @@ fn union_or_combine<'a>(
     Ok(())
 }
 
+/// `defineVariable(name [, value])`: the value is evaluated on the whole input; the input
+/// passes through.
+fn define_variable<'a>(ctx: &Ctx<'_, '_, 'a>, input: &[Item<'a>], out: &mut Buf<'a>) -> Result<()> {
+    let name = match ctx.call.args.first() {
+        Some(Expr::Literal(Item::Value(Value::String(name)))) => name.clone(),
+        _ => {
+            return Err(Error::semantic(
+                "defineVariable() needs a string literal name",
+            ))
+        }
+    };
+    let value = match ctx.call.args.get(1) {
+        Some(expr) => ctx.ev.collect(
+            expr,
+            Scope {
+                this: input,
+                index: None,
+                total: None,
+            },
+        )?,
+        None => input.iter().cloned().collect(),
+    };
+    ctx.ev.define(&name, value)?;
+    out.extend(input.iter().cloned());
+    Ok(())
+}
+
 fn not<'a>(ctx: &Ctx<'_, '_, 'a>, input: &[Item<'a>], out: &mut Buf<'a>) -> Result<()> {
     if let Some(b) = truth(ctx.ev, input, false)? {
         out.push(Item::boolean(!b));
@@ -236,7 +265,8 @@ fn trace<'a>(ctx: &Ctx<'_, '_, 'a>, input: &[Item<'a>], out: &mut Buf<'a>) -> Re
                 let mut projected = Buf::new();
                 for (i, item) in input.iter().enumerate() {
                     ctx.ev
-                        .eval(projection, Scope::item(item, i), &mut projected)?;
+                        .collect(projection, Scope::item(item, i))
+                        .map(|items| projected.extend(items))?;
                 }
                 trace(&name, &projected);
             }
@@ -328,7 +358,7 @@ fn iif<'a>(ctx: &Ctx<'_, '_, 'a>, input: &[Item<'a>], out: &mut Buf<'a>) -> Resu
     };
     let branch = if chosen { args.get(1) } else { args.get(2) };
     if let Some(branch) = branch {
-        ctx.ev.eval(branch, scope, out)?;
+        ctx.ev.scoped(|| ctx.ev.eval(branch, scope, out))?;
     }
     Ok(())
 }

@@ -68,7 +68,7 @@ pub(crate) fn call<'a>(
     let owned;
     let input: &[Item<'a>] = match &call.target {
         Some(target) => {
-            owned = ev.collect(target, scope)?;
+            owned = ev.collect_chain(target, scope)?;
             &owned
         }
         None => scope.this,
@@ -126,7 +126,8 @@ pub(crate) fn call<'a>(
         | Func::Sum
         | Func::Min
         | Func::Max
-        | Func::Avg => collections::call(&ctx, input, out),
+        | Func::Avg
+        | Func::DefineVariable => collections::call(&ctx, input, out),
         Func::ToBoolean
         | Func::ConvertsToBoolean
         | Func::ToInteger
