@@ -90,6 +90,8 @@ pub struct Registry {
     resource_types: BTreeSet<String>,
     search_params: Vec<SearchParam>,
     elements: HashMap<String, TopElements>,
+    /// The URL of every SearchParameter the packages hold, examples included.
+    package_search_urls: HashSet<String>,
     /// Per compartment type (`Patient`…): each resource type's parameters that
     /// place a resource in the compartment.
     compartments: BTreeMap<String, BTreeMap<String, Vec<String>>>,
@@ -106,9 +108,16 @@ impl Registry {
                 match resource.get("resourceType").and_then(Value::as_str) {
                     // R4 core ships example SearchParameters (`example-reference`
                     // redefines Condition's `subject`): examples define nothing.
-                    Some("SearchParameter") if !is_example(&resource) => registry
-                        .search_params
-                        .extend(SearchParam::from_resource(&resource)),
+                    Some("SearchParameter") => {
+                        if let Some(url) = resource.get("url").and_then(Value::as_str) {
+                            registry.package_search_urls.insert(url.to_owned());
+                        }
+                        if !is_example(&resource) {
+                            registry
+                                .search_params
+                                .extend(SearchParam::from_resource(&resource));
+                        }
+                    }
                     Some("CompartmentDefinition") => registry.add_compartment(&resource),
                     Some("StructureDefinition") if is_base_definition(&resource) => {
                         if let Some(name) = resource.get("type").and_then(Value::as_str) {
@@ -192,6 +201,12 @@ impl Registry {
     /// Every concrete resource type, in name order.
     pub fn resource_types(&self) -> impl Iterator<Item = &str> {
         self.resource_types.iter().map(String::as_str)
+    }
+
+    /// Whether a loaded package holds a SearchParameter with this URL (an
+    /// example or a definition already in [`Registry::all_search_parameters`]).
+    pub fn is_package_search_parameter(&self, url: &str) -> bool {
+        self.package_search_urls.contains(url)
     }
 
     /// Every search parameter the packages define.

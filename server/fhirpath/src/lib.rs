@@ -15,12 +15,18 @@
 //!
 //! Items borrow from the resource: navigation never copies JSON. Numbers keep the text they
 //! were written with (the workspace enables `serde_json`'s `arbitrary_precision`), so decimal
-//! precision survives. Evaluation never panics; errors carry an [`ErrorKind`].
+//! precision survives. Evaluation never panics; errors carry an [`ErrorKind`]. Nesting is
+//! limited when parsing (unions, `and` and `or` chains excepted), which bounds the recursion of
+//! evaluation; `repeat()` stops with an error after 50,000 items.
 //!
 //! Deliberate choices:
-//! - `expr as Type` over several items keeps those of the type (as fhirpath.js does, and R4
-//!   search parameters need); the function form `expr.as(Type)` follows the specification and
-//!   fails on more than one item.
+//! - `expr as Type` over several items keeps those of the type (R4 search parameters such as
+//!   `(ActivityDefinition.useContext.value as CodeableConcept)` need it); the function form
+//!   `expr.as(Type)` follows the specification and fails on more than one item, as the HL7
+//!   suite requires.
+//! - `as` and `ofType()` match FHIR primitive types exactly (`code` is not `as` a `string`,
+//!   `canonical` not `as` a `uri`), while `is` follows inheritance, as the HL7 suite requires;
+//!   complex types and resources follow inheritance everywhere (`Age` is a `Quantity`).
 //! - A choice element's typed name (`Observation.valueQuantity`) is an error; use
 //!   `Observation.value` or `Observation.value.ofType(Quantity)`.
 //! - `resolve()` without a [`Resolver`] still types references (`Patient/1` gives an item of
@@ -28,6 +34,8 @@
 //!   a bundle being evaluated.
 //! - Quantities convert between units of a small built-in table (see [`Quantity`]).
 //! - `now()` and `today()` are in UTC.
+//! - Beyond FHIRPath N1: `defineVariable()`, `sort()`, `matchesFull()`, `lastIndexOf()`,
+//!   `repeatAll()`, `sum()`/`min()`/`max()`/`avg()`, the `yearOf()` family, `hasExtension()`.
 
 mod ast;
 mod env;

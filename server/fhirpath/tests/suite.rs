@@ -4,6 +4,6 @@
 mod behaviour;
 mod hl7;
 mod package;
-mod scratch;
 mod search;
 mod timing;
+mod scratch;

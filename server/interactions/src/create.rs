@@ -79,9 +79,6 @@ pub(crate) async fn write_version(
     created: bool,
 ) -> Result<Written, Error> {
     let now = Instant::now();
-    if key.resource_type == "SearchParameter" {
-        repo.activate_search_parameter(&resource);
-    }
     let index = repo.search_index().rows(&resource);
     let content = stamp(resource, &key.id, version, now);
     txn.write(&NewVersion {

@@ -89,6 +89,14 @@ impl Repository {
             .clone()
     }
 
+    /// Activates `resource` when it is a SearchParameter written by a client
+    /// (package installs bring definitions the registry has already).
+    pub fn activate_if_search_parameter(&self, resource_type: &str, resource: &serde_json::Value) {
+        if resource_type == "SearchParameter" {
+            self.activate_search_parameter(resource);
+        }
+    }
+
     /// Makes the parameter a SearchParameter resource defines active (replacing
     /// any with its URL), for searches and for the writes that follow.
     pub fn activate_search_parameter(&self, resource: &serde_json::Value) {

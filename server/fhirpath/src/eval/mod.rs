@@ -203,7 +203,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
                     out.push(Item::boolean(self.is_type(item, ty, false)?));
                 }
             }
-            // Lenient like the brief asks: over several items `as` keeps those of the type,
+            // Lenient on purpose: over several items `as` keeps those of the type,
             // which R4 search parameters such as `(X.useContext.value as Quantity)` need.
             TypeOp::As => {
                 for item in items.iter() {

@@ -45,6 +45,12 @@ const PLAIN: Columns = Columns {
     high: "x.high",
 };
 
+/// Plain columns, with `high` hidden from SQLite's index choice.
+const UNINDEXED_HIGH: Columns = Columns {
+    high: "+x.high",
+    ..PLAIN
+};
+
 const SECOND: Columns = Columns {
     system: "x.second_system",
     code: "x.second_code",
@@ -258,11 +264,6 @@ impl<'v> Builder<'v> {
             "{alias}.rid IN (SELECT x.rid FROM search_date x WHERE x.pid IN "
         ));
         self.bind_pids(scope, param);
-        self.push(&format!(
-            " AND x.low > {} AND x.high < {}",
-            i64::MIN,
-            i64::MAX
-        ));
         if let Some(min) = bounds.low_at_least {
             self.push(" AND x.low >= ");
             self.bind(min);
@@ -280,8 +281,9 @@ impl<'v> Builder<'v> {
             self.push(" AND x.low <= ");
             self.bind(max);
         }
+        // `+x.high` keeps SQLite from scanning the `high` index instead of the `low` range.
         self.push(" AND (");
-        self.value_test(test);
+        self.date_test(&UNINDEXED_HIGH, test);
         self.push(")");
         for open_end in [
             format!("x.high = {}", i64::MAX),
@@ -290,10 +292,27 @@ impl<'v> Builder<'v> {
             self.push(" UNION ALL SELECT x.rid FROM search_date x WHERE x.pid IN ");
             self.bind_pids(scope, param);
             self.push(&format!(" AND {open_end} AND ("));
-            self.value_test(test);
+            self.date_test(&PLAIN, test);
             self.push(")");
         }
         self.push(")");
+    }
+
+    /// A date test (one or several on the same row) over columns `c`.
+    fn date_test(&mut self, c: &Columns, test: &ValueTest) {
+        let tests: &[(Prefix, i64, i64)] = match test {
+            ValueTest::Date { prefix, low, high } => &[(*prefix, *low, *high)],
+            ValueTest::DateAll(tests) => tests,
+            _ => &[],
+        };
+        for (i, (prefix, low, high)) in tests.iter().enumerate() {
+            if i > 0 {
+                self.push(" AND ");
+            }
+            self.push("(");
+            self.range_test(c, *prefix, Value::from(*low), Value::from(*high), None);
+            self.push(")");
+        }
     }
 
     fn has_from(&mut self, source: &str, source_type: &str, param: &str) {
@@ -373,16 +392,7 @@ impl<'v> Builder<'v> {
             ValueTest::Date { prefix, low, high } => {
                 self.range_test(&PLAIN, *prefix, Value::from(*low), Value::from(*high), None)
             }
-            ValueTest::DateAll(tests) => {
-                for (i, (prefix, low, high)) in tests.iter().enumerate() {
-                    if i > 0 {
-                        self.push(" AND ");
-                    }
-                    self.push("(");
-                    self.range_test(&PLAIN, *prefix, Value::from(*low), Value::from(*high), None);
-                    self.push(")");
-                }
-            }
+            ValueTest::DateAll(_) => self.date_test(&PLAIN, test),
             ValueTest::Number {
                 prefix,
                 value,
