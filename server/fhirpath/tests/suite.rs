@@ -6,4 +6,3 @@ mod hl7;
 mod package;
 mod search;
 mod timing;
-mod scratch;
