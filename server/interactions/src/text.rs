@@ -20,7 +20,7 @@ pub const MAX_TEXT_MATCHES: usize = 10_000;
 
 /// The full-text index and the lock that keeps one catch-up at a time.
 pub struct TextIndex {
-    index: FullText,
+    index: Arc<FullText>,
     catching_up: tokio::sync::Mutex<()>,
 }
 
@@ -36,7 +36,7 @@ impl TextIndex {
     /// Opens the index in `dir` (created if missing), or in memory for `None`.
     pub fn open(dir: Option<&std::path::Path>) -> Result<TextIndex, tillit_fulltext::Error> {
         Ok(TextIndex {
-            index: FullText::open(dir)?,
+            index: Arc::new(FullText::open(dir)?),
             catching_up: tokio::sync::Mutex::new(()),
         })
     }
@@ -51,22 +51,14 @@ impl TextIndex {
             let Some(last) = changes.last().map(|c| c.seq) else {
                 return Ok(done);
             };
-            let parsed: Vec<Option<serde_json::Value>> = changes
-                .iter()
-                .map(|c| {
-                    c.content
-                        .as_deref()
-                        .and_then(|t| serde_json::from_str(t).ok())
-                })
-                .collect();
-            let documents: Vec<(&str, &str, Option<&serde_json::Value>)> = changes
-                .iter()
-                .zip(&parsed)
-                .map(|(c, json)| (c.resource_type.as_str(), c.id.as_str(), json.as_ref()))
-                .collect();
-            self.index.update(&documents).map_err(text_error)?;
-            self.index.commit_at(last).map_err(text_error)?;
-            done += changes.len();
+            let count = changes.len();
+            // Parsing and indexing are CPU work and the commit syncs to disk:
+            // they run on the blocking pool, not on a request worker.
+            let index = self.index.clone();
+            tokio::task::spawn_blocking(move || index_changes(&index, &changes, last))
+                .await
+                .map_err(|e| Error::TextIndex(e.to_string()))??;
+            done += count;
         }
     }
 
@@ -81,9 +73,14 @@ impl TextIndex {
     ) -> Result<Vec<String>, Error> {
         self.catch_up(store).await?;
         let field = if content { Field::Content } else { Field::Text };
-        self.index
-            .search(resource_type, field, query, MAX_TEXT_MATCHES)
-            .map_err(text_error)
+        let (index, resource_type, query) =
+            (self.index.clone(), resource_type.to_owned(), query.to_owned());
+        tokio::task::spawn_blocking(move || {
+            index.search(&resource_type, field, &query, MAX_TEXT_MATCHES)
+        })
+        .await
+        .map_err(|e| Error::TextIndex(e.to_string()))?
+        .map_err(text_error)
     }
 
     /// Keeps the index caught up every `period` until the process ends.
@@ -98,6 +95,21 @@ impl TextIndex {
             }
         });
     }
+}
+
+/// Indexes `changes` and commits at position `last`.
+fn index_changes(index: &FullText, changes: &[tillit_store::Change], last: i64) -> Result<(), Error> {
+    let parsed: Vec<Option<serde_json::Value>> = changes
+        .iter()
+        .map(|c| c.content.as_deref().and_then(|t| serde_json::from_str(t).ok()))
+        .collect();
+    let documents: Vec<(&str, &str, Option<&serde_json::Value>)> = changes
+        .iter()
+        .zip(&parsed)
+        .map(|(c, json)| (c.resource_type.as_str(), c.id.as_str(), json.as_ref()))
+        .collect();
+    index.update(&documents).map_err(text_error)?;
+    index.commit_at(last).map_err(text_error)
 }
 
 fn text_error(err: tillit_fulltext::Error) -> Error {

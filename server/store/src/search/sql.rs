@@ -208,42 +208,67 @@ impl<'v> Builder<'v> {
                 target_types,
                 condition,
             } => {
+                // Driven from the (usually few) targets that qualify: their ids
+                // are looked up in the reference index, never the other way round.
                 let target = self.fresh_alias("t");
+                let refs = self.fresh_alias("x");
                 self.push(&format!(
-                    "{alias}.rid IN (SELECT x.rid FROM search_reference x JOIN resource {target} \
-                     ON {target}.res_type = x.target_type AND {target}.res_id = x.target_id \
-                     WHERE x.pid IN "
+                    "{alias}.rid IN (SELECT {refs}.rid FROM search_reference {refs} WHERE {refs}.pid IN "
                 ));
                 self.bind_pids(scope, param);
-                self.push(" AND x.target_type IN ");
-                self.bind_list(target_types);
+                if let [only] = target_types.as_slice() {
+                    self.push(&format!(" AND {refs}.target_type = "));
+                    self.bind(only.clone());
+                    self.push(&format!(
+                        " AND {refs}.target_id IN (SELECT {target}.res_id FROM resource {target} \
+                         WHERE {target}.res_type = "
+                    ));
+                    self.bind(only.clone());
+                } else {
+                    self.push(&format!(
+                        " AND ({refs}.target_type, {refs}.target_id) IN (SELECT {target}.res_type, \
+                         {target}.res_id FROM resource {target} WHERE {target}.res_type IN "
+                    ));
+                    self.bind_list(target_types);
+                }
                 self.push(&format!(" AND NOT {target}.deleted AND "));
                 self.condition(&target, target_types, condition);
                 self.visible(&target, Some(target_types));
-                self.push(")");
+                self.push("))");
             }
             Condition::Has {
                 source_type,
                 param,
                 condition,
             } => {
+                // Driven from the referring resources that qualify: their rows
+                // in the reference index are found by `rid`.
                 let source = self.fresh_alias("s");
+                let refs = self.fresh_alias("x");
                 if let [only] = scope {
-                    self.push(&format!("{alias}.res_id IN (SELECT x.target_id"));
-                    self.has_from(&source, source_type, param);
-                    self.push(" AND x.target_type = ");
+                    self.push(&format!(
+                        "{alias}.res_id IN (SELECT {refs}.target_id FROM search_reference {refs} \
+                         WHERE {refs}.target_type = "
+                    ));
                     self.bind(only.clone());
                 } else {
                     self.push(&format!(
-                        "({alias}.res_type, {alias}.res_id) IN (SELECT x.target_type, x.target_id"
+                        "({alias}.res_type, {alias}.res_id) IN (SELECT {refs}.target_type, \
+                         {refs}.target_id FROM search_reference {refs} WHERE 1 = 1"
                     ));
-                    self.has_from(&source, source_type, param);
                 }
-                self.push(" AND ");
+                self.push(&format!(" AND {refs}.pid = "));
+                self.bind(param_id(source_type, param));
+                self.push(&format!(
+                    " AND {refs}.rid IN (SELECT {source}.rid FROM resource {source} \
+                     WHERE {source}.res_type = "
+                ));
+                self.bind(source_type.clone());
+                self.push(&format!(" AND NOT {source}.deleted AND "));
                 let source_scope = [source_type.clone()];
                 self.condition(&source, &source_scope, condition);
                 self.visible(&source, Some(&source_scope));
-                self.push(")");
+                self.push("))");
             }
         }
     }
@@ -313,14 +338,6 @@ impl<'v> Builder<'v> {
             self.range_test(c, *prefix, Value::from(*low), Value::from(*high), None);
             self.push(")");
         }
-    }
-
-    fn has_from(&mut self, source: &str, source_type: &str, param: &str) {
-        self.push(&format!(
-            " FROM search_reference x JOIN resource {source} ON {source}.rid = x.rid \
-             WHERE NOT {source}.deleted AND x.pid = "
-        ));
-        self.bind(param_id(source_type, param));
     }
 
     fn join(&mut self, alias: &str, scope: &[String], parts: &[Condition], op: &str, empty: &str) {
