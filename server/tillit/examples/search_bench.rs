@@ -83,6 +83,11 @@ struct Data {
     encounters: Vec<Clinical>,
     by_patient: HashMap<String, Vec<(char, usize)>>,
     total: usize,
+    // Look-ups for the checks, so that the client spends little CPU per query.
+    by_birth: HashMap<String, Vec<usize>>,
+    observations_per_day: HashMap<String, usize>,
+    observations_by_code_month: HashMap<(String, String), Vec<usize>>,
+    patients_with_condition: HashMap<String, BTreeSet<String>>,
 }
 
 fn fold(text: &str) -> String {
@@ -212,6 +217,22 @@ impl Data {
                     }
                     _ => {}
                 }
+            }
+        }
+        for (i, p) in data.patients.iter().enumerate() {
+            data.by_birth.entry(p.birth.clone()).or_default().push(i);
+        }
+        for (i, o) in data.observations.iter().enumerate() {
+            let day = o.date.get(..10).unwrap_or_default().to_owned();
+            *data.observations_per_day.entry(day).or_default() += 1;
+            for code in &o.codes {
+                let month = o.date.get(..7).unwrap_or_default().to_owned();
+                data.observations_by_code_month.entry((code.clone(), month)).or_default().push(i);
+            }
+        }
+        for c in &data.conditions {
+            for code in &c.codes {
+                data.patients_with_condition.entry(code.clone()).or_default().insert(c.patient.clone());
             }
         }
         data
