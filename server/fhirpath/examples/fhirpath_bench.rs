@@ -67,9 +67,8 @@ fn main() {
     let mut reports = Vec::new();
     for (index, case) in read_cases(&cases_path).iter().enumerate() {
         let resource = read_json(&root.join(&case.resource_path));
-        let outcome = Expression::parse(&case.expression_text).and_then(|expression| {
-            measure(&expression, &resource, &env, min_round, rounds)
-        });
+        let outcome = Expression::parse(&case.expression_text)
+            .and_then(|expression| measure(&expression, &resource, &env, min_round, rounds));
         let mut report = json!({
             "index": index,
             "resource": case.resource_path,
@@ -87,7 +86,10 @@ fn main() {
                 report["result"] = Value::Array(m.result);
             }
             Err(error) => {
-                println!("{index:>3}      error         {}: {error}", case.expression_text);
+                println!(
+                    "{index:>3}      error         {}: {error}",
+                    case.expression_text
+                );
                 report["error"] = json!(error.to_string());
             }
         }
@@ -215,9 +217,7 @@ fn load_model(package: &Path) -> Model {
             continue;
         }
         let mut text = String::new();
-        entry
-            .read_to_string(&mut text)
-            .expect("a UTF-8 definition");
+        entry.read_to_string(&mut text).expect("a UTF-8 definition");
         definitions.push(serde_json::from_str::<Value>(&text).expect("a JSON definition"));
     }
     Model::from_definitions(&definitions)

@@ -98,7 +98,10 @@ pub async fn activate_stored_parameters(repo: &Repository) -> Result<usize, Erro
                 .as_deref()
                 .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
             {
-                let url = resource.get("url").and_then(serde_json::Value::as_str).unwrap_or_default();
+                let url = resource
+                    .get("url")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or_default();
                 if !repo.registry.is_package_search_parameter(url) {
                     repo.activate_search_parameter(&resource);
                     activated += 1;

@@ -73,8 +73,11 @@ impl TextIndex {
     ) -> Result<Vec<String>, Error> {
         self.catch_up(store).await?;
         let field = if content { Field::Content } else { Field::Text };
-        let (index, resource_type, query) =
-            (self.index.clone(), resource_type.to_owned(), query.to_owned());
+        let (index, resource_type, query) = (
+            self.index.clone(),
+            resource_type.to_owned(),
+            query.to_owned(),
+        );
         tokio::task::spawn_blocking(move || {
             index.search(&resource_type, field, &query, MAX_TEXT_MATCHES)
         })
@@ -98,10 +101,18 @@ impl TextIndex {
 }
 
 /// Indexes `changes` and commits at position `last`.
-fn index_changes(index: &FullText, changes: &[tillit_store::Change], last: i64) -> Result<(), Error> {
+fn index_changes(
+    index: &FullText,
+    changes: &[tillit_store::Change],
+    last: i64,
+) -> Result<(), Error> {
     let parsed: Vec<Option<serde_json::Value>> = changes
         .iter()
-        .map(|c| c.content.as_deref().and_then(|t| serde_json::from_str(t).ok()))
+        .map(|c| {
+            c.content
+                .as_deref()
+                .and_then(|t| serde_json::from_str(t).ok())
+        })
         .collect();
     let documents: Vec<(&str, &str, Option<&serde_json::Value>)> = changes
         .iter()

@@ -15,9 +15,20 @@ use tillit_fhirpath::Model;
 use tillit_interactions::index::SearchIndex;
 
 fn main() {
-    let patients: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(200);
-    let core = concat!(env!("CARGO_MANIFEST_DIR"), "/../../profiles/hl7.fhir.r4.core-4.0.1.tgz");
-    let wanted = |t: &str| matches!(t, "StructureDefinition" | "SearchParameter" | "CompartmentDefinition");
+    let patients: usize = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(200);
+    let core = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../profiles/hl7.fhir.r4.core-4.0.1.tgz"
+    );
+    let wanted = |t: &str| {
+        matches!(
+            t,
+            "StructureDefinition" | "SearchParameter" | "CompartmentDefinition"
+        )
+    };
     let package = Package::read(&PackageSource::Path(core.into()), &wanted).unwrap();
     let registry = Registry::new(vec![package]);
     let model = Model::from_definitions(registry.base_definitions().map(|(_, sd)| sd));
@@ -30,21 +41,39 @@ fn main() {
     );
     let resources: Vec<serde_json::Value> = transaction_bundles(&DemoSize { patients })
         .into_iter()
-        .flat_map(|b| b["entry"].as_array().unwrap().iter().map(|e| e["resource"].clone()).collect::<Vec<_>>())
+        .flat_map(|b| {
+            b["entry"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["resource"].clone())
+                .collect::<Vec<_>>()
+        })
         .collect();
     let mut per_type: BTreeMap<String, (usize, f64, usize)> = BTreeMap::new();
     let started = Instant::now();
     for resource in &resources {
         let t = Instant::now();
         let rows = index.rows(resource);
-        let entry = per_type.entry(resource["resourceType"].as_str().unwrap().to_owned()).or_default();
+        let entry = per_type
+            .entry(resource["resourceType"].as_str().unwrap().to_owned())
+            .or_default();
         entry.0 += 1;
         entry.1 += t.elapsed().as_secs_f64();
         entry.2 += rows.len();
     }
     let total = started.elapsed().as_secs_f64();
-    println!("{} resources in {:.3} s = {:.0} µs per resource", resources.len(), total, total * 1e6 / resources.len() as f64);
+    println!(
+        "{} resources in {:.3} s = {:.0} µs per resource",
+        resources.len(),
+        total,
+        total * 1e6 / resources.len() as f64
+    );
     for (ty, (n, secs, rows)) in per_type {
-        println!("{ty:20} {n:6} × {:7.1} µs, {:5.1} rows each", secs * 1e6 / n as f64, rows as f64 / n as f64);
+        println!(
+            "{ty:20} {n:6} × {:7.1} µs, {:5.1} rows each",
+            secs * 1e6 / n as f64,
+            rows as f64 / n as f64
+        );
     }
 }

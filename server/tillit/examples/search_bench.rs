@@ -227,12 +227,18 @@ impl Data {
             *data.observations_per_day.entry(day).or_default() += 1;
             for code in &o.codes {
                 let month = o.date.get(..7).unwrap_or_default().to_owned();
-                data.observations_by_code_month.entry((code.clone(), month)).or_default().push(i);
+                data.observations_by_code_month
+                    .entry((code.clone(), month))
+                    .or_default()
+                    .push(i);
             }
         }
         for c in &data.conditions {
             for code in &c.codes {
-                data.patients_with_condition.entry(code.clone()).or_default().insert(c.patient.clone());
+                data.patients_with_condition
+                    .entry(code.clone())
+                    .or_default()
+                    .insert(c.patient.clone());
             }
         }
         data

@@ -284,7 +284,7 @@ fn filter(b: &mut Builder<'_>, query: &SearchQuery) {
         b.push(")");
     }
     b.push(" AND ");
-    b.condition("r", &query.types, &query.condition);
+    b.conditions("r", &query.types, &query.condition);
     b.visible("r", Some(&query.types));
 }
 

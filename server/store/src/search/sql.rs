@@ -26,6 +26,10 @@ pub(crate) struct Builder<'v> {
     /// and must not recurse into themselves).
     apply_visibility: bool,
     aliases: usize,
+    /// Write index conditions as correlated `EXISTS` probes of one resource's
+    /// rows (by `rid`, the leading key of every index table) instead of
+    /// `rid IN (…)` sets: for every condition but the one that drives a query.
+    probe: bool,
 }
 
 /// The columns a value test reads: plain index rows, or a composite's second component.
@@ -68,7 +72,37 @@ impl<'v> Builder<'v> {
             visibility,
             apply_visibility: true,
             aliases: 0,
+            probe: false,
         }
+    }
+
+    /// Appends the conditions of a query over `alias`: the most selective
+    /// condition drives (an index lookup giving candidate rows), every other
+    /// one probes each candidate's own index rows. Both databases then read
+    /// a few index entries per candidate instead of building every
+    /// condition's full set of matches.
+    pub fn conditions(&mut self, alias: &str, scope: &[String], condition: &Condition) {
+        let Condition::All(_) = condition else {
+            self.condition(alias, scope, condition);
+            return;
+        };
+        let mut parts = Vec::new();
+        flatten(condition, &mut parts);
+        let driver = parts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| rank(c) < NO_DRIVER)
+            .min_by_key(|(_, c)| rank(c))
+            .map(|(i, _)| i);
+        self.push("(1 = 1");
+        for (i, part) in parts.iter().enumerate() {
+            self.push(" AND ");
+            let was = self.probe;
+            self.probe = Some(i) != driver;
+            self.condition(alias, scope, part);
+            self.probe = was;
+        }
+        self.push(")");
     }
 
     /// Appends `text`.
@@ -103,7 +137,10 @@ impl<'v> Builder<'v> {
             Condition::Any(parts) => self.join(alias, scope, parts, " OR ", "1 = 0"),
             Condition::Not(inner) => {
                 self.push("NOT (");
+                let was = self.probe;
+                self.probe = true;
                 self.condition(alias, scope, inner);
+                self.probe = was;
                 self.push(")");
             }
             Condition::Id(ids) if ids.is_empty() => self.push("1 = 0"),
@@ -144,6 +181,24 @@ impl<'v> Builder<'v> {
                     self.push("1 = 0");
                     return;
                 };
+                if self.probe {
+                    self.push(&format!(
+                        "EXISTS (SELECT 1 FROM {} x WHERE x.rid = {alias}.rid AND x.pid IN ",
+                        table.name()
+                    ));
+                    self.bind_pids(scope, param);
+                    self.push(" AND (");
+                    for (i, test) in tests.iter().enumerate() {
+                        if i > 0 {
+                            self.push(" OR ");
+                        }
+                        self.push("(");
+                        self.value_test(test);
+                        self.push(")");
+                    }
+                    self.push("))");
+                    return;
+                }
                 if let [test] = tests.as_slice() {
                     if let Some(bounds) = date_bounds(test) {
                         self.date_match(alias, scope, param, test, &bounds);
@@ -173,7 +228,7 @@ impl<'v> Builder<'v> {
             } => {
                 let negation = if *missing { "NOT " } else { "" };
                 self.push(&format!(
-                    "{alias}.rid {negation}IN (SELECT x.rid FROM {} x WHERE x.pid IN ",
+                    "{negation}EXISTS (SELECT 1 FROM {} x WHERE x.rid = {alias}.rid AND x.pid IN ",
                     table.name()
                 ));
                 self.bind_pids(scope, param);
@@ -193,9 +248,15 @@ impl<'v> Builder<'v> {
                     self.push("1 = 0");
                     return;
                 }
-                self.push(&format!(
-                    "{alias}.rid IN (SELECT x.rid FROM search_reference x WHERE x.pid IN "
-                ));
+                if self.probe {
+                    self.push(&format!(
+                        "EXISTS (SELECT 1 FROM search_reference x WHERE x.rid = {alias}.rid AND x.pid IN "
+                    ));
+                } else {
+                    self.push(&format!(
+                        "{alias}.rid IN (SELECT x.rid FROM search_reference x WHERE x.pid IN "
+                    ));
+                }
                 self.bind_list(&pids);
                 self.push(" AND x.target_id = ");
                 self.bind(target_id.clone());
@@ -212,6 +273,22 @@ impl<'v> Builder<'v> {
                 // are looked up in the reference index, never the other way round.
                 let target = self.fresh_alias("t");
                 let refs = self.fresh_alias("x");
+                if self.probe {
+                    // From this resource's references to their targets.
+                    self.push(&format!(
+                        "EXISTS (SELECT 1 FROM search_reference {refs} JOIN resource {target} \
+                         ON {target}.res_type = {refs}.target_type AND {target}.res_id = {refs}.target_id \
+                         WHERE {refs}.rid = {alias}.rid AND {refs}.pid IN "
+                    ));
+                    self.bind_pids(scope, param);
+                    self.push(&format!(" AND {refs}.target_type IN "));
+                    self.bind_list(target_types);
+                    self.push(&format!(" AND NOT {target}.deleted AND "));
+                    self.condition(&target, target_types, condition);
+                    self.visible(&target, Some(target_types));
+                    self.push(")");
+                    return;
+                }
                 self.push(&format!(
                     "{alias}.rid IN (SELECT {refs}.rid FROM search_reference {refs} WHERE {refs}.pid IN "
                 ));
@@ -245,6 +322,25 @@ impl<'v> Builder<'v> {
                 // in the reference index are found by `rid`.
                 let source = self.fresh_alias("s");
                 let refs = self.fresh_alias("x");
+                if self.probe {
+                    // From this resource to what refers to it.
+                    self.push(&format!(
+                        "EXISTS (SELECT 1 FROM search_reference {refs} JOIN resource {source} \
+                         ON {source}.rid = {refs}.rid WHERE {refs}.pid = "
+                    ));
+                    self.bind(param_id(source_type, param));
+                    self.push(&format!(
+                        " AND {refs}.target_id = {alias}.res_id AND {refs}.target_type = {alias}.res_type \
+                         AND {source}.res_type = "
+                    ));
+                    self.bind(source_type.clone());
+                    self.push(&format!(" AND NOT {source}.deleted AND "));
+                    let source_scope = [source_type.clone()];
+                    self.condition(&source, &source_scope, condition);
+                    self.visible(&source, Some(&source_scope));
+                    self.push(")");
+                    return;
+                }
                 if let [only] = scope {
                     self.push(&format!(
                         "{alias}.res_id IN (SELECT {refs}.target_id FROM search_reference {refs} \
@@ -405,41 +501,6 @@ impl<'v> Builder<'v> {
     fn value_test(&mut self, test: &ValueTest) {
         match test {
             ValueTest::String(test) => self.string_test(PLAIN.folded, "x.exact", test),
-            ValueTest::Token { system, code } => self.token_test(&PLAIN, system, code),
-            ValueTest::Date { prefix, low, high } => {
-                self.range_test(&PLAIN, *prefix, Value::from(*low), Value::from(*high), None)
-            }
-            ValueTest::DateAll(_) => self.date_test(&PLAIN, test),
-            ValueTest::Number {
-                prefix,
-                value,
-                low,
-                high,
-            } => self.range_test(
-                &PLAIN,
-                *prefix,
-                Value::from(*low),
-                Value::from(*high),
-                Some(Value::from(*value)),
-            ),
-            ValueTest::Quantity {
-                system,
-                code,
-                prefix,
-                value,
-                low,
-                high,
-            } => {
-                self.token_test(&PLAIN, system, code);
-                self.push(" AND ");
-                self.range_test(
-                    &PLAIN,
-                    *prefix,
-                    Value::from(*low),
-                    Value::from(*high),
-                    Some(Value::from(*value)),
-                );
-            }
             ValueTest::Reference {
                 target_type,
                 target_id,
@@ -473,38 +534,7 @@ impl<'v> Builder<'v> {
                 self.token_test(&PLAIN, system, &Some(code.clone()));
                 self.push(" AND ");
                 match second.as_ref() {
-                    ValueTest::Token { system, code } => self.token_test(&SECOND, system, code),
                     ValueTest::String(test) => self.string_test(SECOND.folded, SECOND.code, test),
-                    ValueTest::Quantity {
-                        system,
-                        code,
-                        prefix,
-                        value,
-                        low,
-                        high,
-                    } => {
-                        self.token_test(&SECOND, system, code);
-                        self.push(" AND ");
-                        self.range_test(
-                            &SECOND,
-                            *prefix,
-                            Value::from(*low),
-                            Value::from(*high),
-                            Some(Value::from(*value)),
-                        );
-                    }
-                    ValueTest::Number {
-                        prefix,
-                        value,
-                        low,
-                        high,
-                    } => self.range_test(
-                        &SECOND,
-                        *prefix,
-                        Value::from(*low),
-                        Value::from(*high),
-                        Some(Value::from(*value)),
-                    ),
                     ValueTest::Date { prefix, low, high } => self.range_test(
                         &SECOND,
                         *prefix,
@@ -512,10 +542,51 @@ impl<'v> Builder<'v> {
                         Value::from(*high as f64),
                         None,
                     ),
-                    // Other component types do not occur in R4's composites.
-                    _ => self.push("1 = 0"),
+                    other => self.measured_test(&SECOND, other),
                 }
             }
+            other => self.measured_test(&PLAIN, other),
+        }
+    }
+
+    /// Token, date, number and quantity tests over columns `c` (an index row's
+    /// own, or a composite's second component).
+    fn measured_test(&mut self, c: &Columns, test: &ValueTest) {
+        match test {
+            ValueTest::Token { system, code } => self.token_test(c, system, code),
+            ValueTest::Date { .. } | ValueTest::DateAll(_) => self.date_test(c, test),
+            ValueTest::Number {
+                prefix,
+                value,
+                low,
+                high,
+            } => self.range_test(
+                c,
+                *prefix,
+                Value::from(*low),
+                Value::from(*high),
+                Some(Value::from(*value)),
+            ),
+            ValueTest::Quantity {
+                system,
+                code,
+                prefix,
+                value,
+                low,
+                high,
+            } => {
+                self.token_test(c, system, code);
+                self.push(" AND ");
+                self.range_test(
+                    c,
+                    *prefix,
+                    Value::from(*low),
+                    Value::from(*high),
+                    Some(Value::from(*value)),
+                );
+            }
+            // Other component types do not occur in R4's composites.
+            _ => self.push("1 = 0"),
         }
     }
 
@@ -606,6 +677,51 @@ impl<'v> Builder<'v> {
     fn compare(&mut self, column: &str, op: &str, value: Value) {
         self.push(&format!("{column} {op} "));
         self.bind(value);
+    }
+}
+
+/// The conditions of nested `All`s, as one list.
+fn flatten<'c>(condition: &'c Condition, out: &mut Vec<&'c Condition>) {
+    match condition {
+        Condition::All(parts) => parts.iter().for_each(|p| flatten(p, out)),
+        other => out.push(other),
+    }
+}
+
+/// Ranks at or above this never drive a query (they are no index lookup).
+const NO_DRIVER: u8 = 7;
+
+/// How selective a condition usually is, lower first: the driver of a query
+/// is the lowest-ranked one (ties: the first).
+fn rank(condition: &Condition) -> u8 {
+    match condition {
+        Condition::Id(_) => 0,
+        Condition::Compartment { .. } => 1,
+        Condition::Match { tests, .. } => match tests.first() {
+            Some(ValueTest::Reference { .. }) => 1,
+            Some(ValueTest::Token {
+                system: Some(_),
+                code: Some(_),
+            })
+            | Some(ValueTest::String(StringTest::Exact { .. }))
+            | Some(ValueTest::Uri(UriTest::Exact(_))) => 2,
+            Some(ValueTest::Composite { .. }) => 3,
+            Some(ValueTest::String(StringTest::Prefix(p))) if p.chars().count() >= 3 => 3,
+            Some(ValueTest::Token { code: Some(_), .. }) => 3,
+            Some(ValueTest::Token { .. })
+            | Some(ValueTest::String(_))
+            | Some(ValueTest::Uri(_)) => 4,
+            Some(ValueTest::Date { .. }) | Some(ValueTest::DateAll(_)) => 5,
+            Some(_) => 6,
+            None => NO_DRIVER,
+        },
+        Condition::Chain { .. } | Condition::Has { .. } => 6,
+        Condition::All(parts) => parts.iter().map(rank).min().unwrap_or(NO_DRIVER),
+        Condition::LastUpdated(_)
+        | Condition::Type(_)
+        | Condition::Any(_)
+        | Condition::Not(_)
+        | Condition::Missing { .. } => NO_DRIVER,
     }
 }
 
