@@ -5,6 +5,8 @@
 # compared with the stored JSON, and search_bench measures latency (concurrency 1) and
 # throughput (concurrency 32) of a fixed query mix, checking every answer.
 #   tests/perf/search.sh [patients] [seconds]
+# QUERIES_ONLY=1 skips the ingest and queries the SQLite database a previous run left in
+# target/perf/search (after a change to the query code).
 source "$(dirname "$0")/common.sh"
 PATIENTS=${1:-46000}
 SECONDS_MIX=${2:-60}
@@ -56,5 +58,13 @@ PY
   fi
 }
 
+if [ "${QUERIES_ONLY:-}" = 1 ]; then
+  TILLIT_LOG=warn "$TILLIT" --listen 127.0.0.1:$PORT --data-dir "$WORK/search" serve >"$WORK/search.log" 2>&1 &
+  pid=$!
+  wait_ready http://127.0.0.1:$PORT/readyz
+  "$BENCH" http://127.0.0.1:$PORT/fhir "$PATIENTS" "$SECONDS_MIX"
+  kill $pid; wait $pid 2>/dev/null || true
+  exit
+fi
 run "SQLite" "sqlite://$WORK/search/tillit.db"
 run "PostgreSQL" "$(fresh_pg tillit_perf_search)"

@@ -200,7 +200,7 @@ async fn check(store: Store) {
     let included = store
         .include(
             &encounters.matches,
-            &[include.clone()],
+            std::slice::from_ref(&include),
             &Visibility::default(),
             100,
         )

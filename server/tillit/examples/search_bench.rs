@@ -633,7 +633,7 @@ async fn main() {
             failures.clone(),
         );
         workers.push(tokio::spawn(async move {
-            let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (w as u64 + 1) * 0x1234_5678);
+            let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((w as u64 + 1) * 0x1234_5678));
             let mut times = Vec::new();
             while Instant::now() < deadline {
                 let kind = KINDS[rng.below(KINDS.len())];

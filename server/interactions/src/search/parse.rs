@@ -161,6 +161,9 @@ pub fn parse(
     Ok(search)
 }
 
+/// One date test: prefix and the search value's `[low, high)`.
+type DateBound = (tillit_store::Prefix, i64, i64);
+
 /// Joins repeated single-valued conditions on one date parameter
 /// (`date=ge2024-01-01&date=lt2024-02-01`) into one range that a single
 /// value must fall in, as users mean and as other servers read it; the
@@ -168,7 +171,7 @@ pub fn parse(
 fn merge_date_bounds(conditions: Vec<Condition>) -> Vec<Condition> {
     use tillit_store::ValueTest;
     let mut out: Vec<Condition> = Vec::with_capacity(conditions.len());
-    let mut ranges: Vec<(String, Vec<(tillit_store::Prefix, i64, i64)>)> = Vec::new();
+    let mut ranges: Vec<(String, Vec<DateBound>)> = Vec::new();
     for condition in conditions {
         match condition {
             Condition::Match { param, tests }
