@@ -277,8 +277,8 @@ fn quantities(code: &str, fhir_type: &str, value: &Value, out: &mut Vec<Row>) {
             let Some(n) = value.get("value").and_then(number) else {
                 return;
             };
-            let system = str_at(value, "system");
-            let unit = unit_code(value);
+            let system = clip(str_at(value, "system"));
+            let unit = clip(unit_code(value));
             out.push((
                 code.to_owned(),
                 IndexValue::Quantity {

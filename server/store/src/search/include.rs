@@ -119,7 +119,7 @@ async fn one(
     if pids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut b = Builder::new(visibility);
+    let mut b = Builder::new(visibility, d.is_postgres());
     let columns: Vec<String> = FOUND_COLUMNS
         .split(", ")
         .map(|c| format!("t.{c}"))

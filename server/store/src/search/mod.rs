@@ -167,7 +167,7 @@ fn sort_sql(b: &mut Builder<'_>, key: &SortKey, types: &[String]) {
 
 async fn run(db: &impl ConnectionTrait, d: Dialect, query: &SearchQuery) -> Result<SearchPage> {
     let total = if query.total {
-        let mut b = Builder::new(&query.visibility);
+        let mut b = Builder::new(&query.visibility, d.is_postgres());
         b.push("SELECT COUNT(*) FROM resource r WHERE ");
         filter(&mut b, query);
         let row = db.query_one_raw(d.stmt(&b.sql, b.values)).await?;
@@ -187,7 +187,7 @@ async fn run(db: &impl ConnectionTrait, d: Dialect, query: &SearchQuery) -> Resu
         });
     }
     let forward = query.cursor.as_ref().is_none_or(|c| c.forward);
-    let mut b = Builder::new(&query.visibility);
+    let mut b = Builder::new(&query.visibility, d.is_postgres());
     // Inner query: matching rows with their sort keys, one page (plus one row to
     // tell whether more follow); outer query: their content.
     b.push("SELECT q.rid, q.res_type, q.res_id, q.version, q.last_updated, ");

@@ -30,6 +30,9 @@ pub(crate) struct Builder<'v> {
     /// rows (by `rid`, the leading key of every index table) instead of
     /// `rid IN (…)` sets: for every condition but the one that drives a query.
     probe: bool,
+    /// SQLite, whose planner (without statistics) needs telling which index a
+    /// probe may use.
+    sqlite: bool,
 }
 
 /// The columns a value test reads: plain index rows, or a composite's second component.
@@ -64,8 +67,9 @@ const SECOND: Columns = Columns {
 };
 
 impl<'v> Builder<'v> {
-    /// An empty builder that applies `visibility`.
-    pub fn new(visibility: &'v Visibility) -> Builder<'v> {
+    /// An empty builder that applies `visibility`, writing SQL for SQLite or
+    /// (with `postgres`) PostgreSQL.
+    pub fn new(visibility: &'v Visibility, postgres: bool) -> Builder<'v> {
         Builder {
             sql: String::new(),
             values: Vec::new(),
@@ -73,6 +77,7 @@ impl<'v> Builder<'v> {
             apply_visibility: true,
             aliases: 0,
             probe: false,
+            sqlite: !postgres,
         }
     }
 
@@ -188,6 +193,7 @@ impl<'v> Builder<'v> {
                     ));
                     self.bind_pids(scope, param);
                     self.push(" AND (");
+                    let tests_start = self.sql.len();
                     for (i, test) in tests.iter().enumerate() {
                         if i > 0 {
                             self.push(" OR ");
@@ -195,6 +201,12 @@ impl<'v> Builder<'v> {
                         self.push("(");
                         self.value_test(test);
                         self.push(")");
+                    }
+                    if self.sqlite {
+                        // Only the primary key (rid, pid) may serve a probe:
+                        // `+x.col` keeps SQLite off the value indexes.
+                        let tests_sql = self.sql.split_off(tests_start);
+                        self.sql.push_str(&unindexed(&tests_sql));
                     }
                     self.push("))");
                     return;
@@ -680,6 +692,23 @@ impl<'v> Builder<'v> {
     }
 }
 
+/// `sql` with every column of the index alias `x` written `+x.col`, which
+/// SQLite reads as "do not use an index for this term".
+fn unindexed(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut previous: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        let starts_word = previous.is_none_or(|p| !(p.is_alphanumeric() || p == '_' || p == '.'));
+        if c == 'x' && starts_word && chars.peek() == Some(&'.') {
+            out.push('+');
+        }
+        out.push(c);
+        previous = Some(c);
+    }
+    out
+}
+
 /// The conditions of nested `All`s, as one list.
 fn flatten<'c>(condition: &'c Condition, out: &mut Vec<&'c Condition>) {
     match condition {
@@ -815,6 +844,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn probes_hide_value_columns_from_sqlite() {
+        assert_eq!(
+            unindexed("x.low >= ? AND (+x.high > ?) AND max.x = 1"),
+            "+x.low >= ? AND (++x.high > ?) AND max.x = 1"
+        );
+    }
+
+    #[test]
     fn uri_ancestors_climb_the_path_but_not_the_authority() {
         assert_eq!(
             uri_ancestors("http://x.org/fhir/ValueSet/a"),
@@ -834,7 +871,7 @@ mod tests {
             "Patient".into(),
             Condition::Not(Box::new(Condition::Id(vec!["p1".into()]))),
         );
-        let mut b = Builder::new(&visibility);
+        let mut b = Builder::new(&visibility, false);
         let scope = vec!["Observation".to_owned()];
         b.condition(
             "r",
