@@ -9,6 +9,7 @@
 mod condition;
 mod cursor;
 pub mod include;
+mod plan;
 mod sql;
 
 use sea_orm::{ConnectionTrait, QueryResult, Value};
@@ -150,8 +151,11 @@ fn sort_sql(b: &mut Builder<'_>, key: &SortKey, types: &[String]) {
         SortBy::LastUpdated => b.push("r.last_updated"),
         SortBy::Param { param, table } => {
             let (column, aggregate) = sql::sort_expression(*table, key.descending);
+            // `+x.col` keeps SQLite from answering MIN/MAX from a value index
+            // (scanning every resource's values); the primary key finds this one's.
+            let unindexed = if b.is_sqlite() { "+" } else { "" };
             b.push(&format!(
-                "(SELECT {aggregate}(x.{column}) FROM {} x WHERE x.rid = r.rid AND x.pid IN (",
+                "(SELECT {aggregate}({unindexed}x.{column}) FROM {} x WHERE x.rid = r.rid AND x.pid IN (",
                 table.name()
             ));
             for (i, ty) in types.iter().enumerate() {
@@ -166,8 +170,9 @@ fn sort_sql(b: &mut Builder<'_>, key: &SortKey, types: &[String]) {
 }
 
 async fn run(db: &impl ConnectionTrait, d: Dialect, query: &SearchQuery) -> Result<SearchPage> {
+    let plan = plan::choose(db, d, query).await?;
     let total = if query.total {
-        let mut b = Builder::new(&query.visibility, d.is_postgres());
+        let mut b = Builder::new(&query.visibility, d.is_postgres()).with_plan(&plan);
         b.push("SELECT COUNT(*) FROM resource r WHERE ");
         filter(&mut b, query);
         let row = db.query_one_raw(d.stmt(&b.sql, b.values)).await?;
@@ -187,15 +192,16 @@ async fn run(db: &impl ConnectionTrait, d: Dialect, query: &SearchQuery) -> Resu
         });
     }
     let forward = query.cursor.as_ref().is_none_or(|c| c.forward);
-    let mut b = Builder::new(&query.visibility, d.is_postgres());
-    // Inner query: matching rows with their sort keys, one page (plus one row to
-    // tell whether more follow); outer query: their content.
+    let mut b = Builder::new(&query.visibility, d.is_postgres()).with_plan(&plan);
+    // Innermost: matching rows with their sort keys; middle: one page of them
+    // in order (plus one row to tell whether more follow); outer: their
+    // content, read for the page's rows only.
     b.push("SELECT q.rid, q.res_type, q.res_id, q.version, q.last_updated, ");
     b.push(d.content_text());
     for i in 0..query.sort.len() {
         b.push(&format!(", q.k{i}"));
     }
-    b.push(" FROM (SELECT r.rid, r.res_type, r.res_id, r.version, r.last_updated, r.seq");
+    b.push(" FROM (SELECT * FROM (SELECT r.rid, r.res_type, r.res_id, r.version, r.last_updated, r.seq");
     for (i, key) in query.sort.iter().enumerate() {
         b.push(", ");
         b.push("COALESCE(");
@@ -206,22 +212,17 @@ async fn run(db: &impl ConnectionTrait, d: Dialect, query: &SearchQuery) -> Resu
     }
     b.push(" FROM resource r WHERE ");
     filter(&mut b, query);
-    b.push(") q JOIN resource_version v ON v.seq = q.seq");
+    b.push(") p");
     if let Some(cursor) = &query.cursor {
         b.push(" WHERE ");
         keyset(&mut b, query, cursor);
     }
-    b.push(" ORDER BY ");
-    for (i, key) in query.sort.iter().enumerate() {
-        let ascending = key.descending != forward;
-        b.push(&format!(
-            "q.k{i} {}, ",
-            if ascending { "ASC" } else { "DESC" }
-        ));
-    }
-    b.push(if forward { "q.rid ASC" } else { "q.rid DESC" });
+    order_by(&mut b, query, "p", forward);
     b.push(" LIMIT ");
     b.bind(i64::from(query.count) + 1);
+    b.push(") q JOIN resource_version v ON v.seq = q.seq");
+    order_by(&mut b, query, "q", forward);
+    tracing::debug!(target: "tillit_store::search", sql = %b.sql, values = ?b.values, "page query");
     let rows = db.query_all_raw(d.stmt(&b.sql, b.values)).await?;
     let more = rows.len() > query.count as usize;
     let mut matches = Vec::with_capacity(rows.len());
@@ -326,6 +327,23 @@ fn sort_values(row: &QueryResult, query: &SearchQuery) -> Result<Vec<SortValue>>
     Ok(values)
 }
 
+/// ` ORDER BY` the query's sort keys over `alias`, then `rid`; reversed when
+/// paging backwards.
+fn order_by(b: &mut Builder<'_>, query: &SearchQuery, alias: &str, forward: bool) {
+    b.push(" ORDER BY ");
+    for (i, key) in query.sort.iter().enumerate() {
+        let ascending = key.descending != forward;
+        b.push(&format!(
+            "{alias}.k{i} {}, ",
+            if ascending { "ASC" } else { "DESC" }
+        ));
+    }
+    b.push(&format!(
+        "{alias}.rid {}",
+        if forward { "ASC" } else { "DESC" }
+    ));
+}
+
 /// Rows strictly after (or, going back, before) `cursor` in the query's order:
 /// `k0 ⋗ c0 OR (k0 = c0 AND k1 ⋗ c1) OR … OR (all equal AND rid ⋗ c_rid)`.
 fn keyset(b: &mut Builder<'_>, query: &SearchQuery, cursor: &Cursor) {
@@ -337,7 +355,7 @@ fn keyset(b: &mut Builder<'_>, query: &SearchQuery, cursor: &Cursor) {
         }
         b.push("(1 = 1");
         for (i, value) in cursor.key.iter().enumerate().take(level) {
-            b.push(&format!(" AND q.k{i} = "));
+            b.push(&format!(" AND p.k{i} = "));
             b.bind(value.to_value());
         }
         if level < keys {
@@ -347,13 +365,13 @@ fn keyset(b: &mut Builder<'_>, query: &SearchQuery, cursor: &Cursor) {
             } else {
                 "<"
             };
-            b.push(&format!(" AND q.k{level} {op} "));
+            b.push(&format!(" AND p.k{level} {op} "));
             b.bind(cursor.key[level].to_value());
         } else {
             b.push(if cursor.forward {
-                " AND q.rid > "
+                " AND p.rid > "
             } else {
-                " AND q.rid < "
+                " AND p.rid < "
             });
             b.bind(cursor.rid);
         }

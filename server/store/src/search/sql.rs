@@ -10,6 +10,7 @@ use crate::dialect::tuples;
 use crate::index::{param_id, IndexTable};
 
 use super::condition::{Condition, Prefix, StringTest, UriTest, ValueTest, Visibility};
+use super::plan::Plan;
 
 /// The largest code point: appended to a prefix, it bounds every string that
 /// starts with the prefix (byte order in SQLite and in PostgreSQL's "C" collation).
@@ -33,6 +34,13 @@ pub(crate) struct Builder<'v> {
     /// SQLite, whose planner (without statistics) needs telling which index a
     /// probe may use.
     sqlite: bool,
+    /// The top-level condition chosen (by [`super::plan`]) to drive the
+    /// query; taken by the first [`Builder::conditions`] call.
+    driver: Option<usize>,
+    /// The driver yields many candidates: chains probe them against the set
+    /// of qualifying targets, found once, instead of following each one's
+    /// references.
+    probe_sets: bool,
 }
 
 /// The columns a value test reads: plain index rows, or a composite's second component.
@@ -58,6 +66,13 @@ const UNINDEXED_HIGH: Columns = Columns {
     ..PLAIN
 };
 
+/// Plain columns, hidden from SQLite's index choice.
+const UNINDEXED: Columns = Columns {
+    low: "+x.low",
+    high: "+x.high",
+    ..UNINDEXED_HIGH
+};
+
 const SECOND: Columns = Columns {
     system: "x.second_system",
     code: "x.second_code",
@@ -78,29 +93,48 @@ impl<'v> Builder<'v> {
             aliases: 0,
             probe: false,
             sqlite: !postgres,
+            driver: None,
+            probe_sets: false,
         }
+    }
+
+    /// Follows `plan`: its driver drives, and many candidates make chains
+    /// probe against target sets.
+    pub fn with_plan(mut self, plan: &Plan) -> Builder<'v> {
+        self.driver = plan.driver;
+        self.probe_sets = plan.many_candidates;
+        self
     }
 
     /// Appends the conditions of a query over `alias`: the most selective
     /// condition drives (an index lookup giving candidate rows), every other
-    /// one probes each candidate's own index rows. Both databases then read
+    /// one probes each candidate's own index rows (inside a probe, all do). Both databases then read
     /// a few index entries per candidate instead of building every
     /// condition's full set of matches.
     pub fn conditions(&mut self, alias: &str, scope: &[String], condition: &Condition) {
+        let chosen = self.driver.take();
         let Condition::All(_) = condition else {
             self.condition(alias, scope, condition);
             return;
         };
         let mut parts = Vec::new();
         flatten(condition, &mut parts);
-        let driver = parts
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| rank(c) < NO_DRIVER)
-            .min_by_key(|(_, c)| rank(c))
-            .map(|(i, _)| i);
+        // Inside a probe, every part probes.
+        let chosen = chosen.filter(|i| *i < parts.len() && !self.probe);
+        let driver = chosen.or_else(|| {
+            parts
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| !self.probe && rank(c) < NO_DRIVER)
+                .min_by_key(|(_, c)| rank(c))
+                .map(|(i, _)| i)
+        });
+        // The driver first, then the cheaper probes before the dearer ones.
+        let mut order: Vec<usize> = (0..parts.len()).collect();
+        order.sort_by_key(|i| (Some(*i) != driver, rank(parts[*i])));
         self.push("(1 = 1");
-        for (i, part) in parts.iter().enumerate() {
+        for i in order {
+            let part = parts[i];
             self.push(" AND ");
             let was = self.probe;
             self.probe = Some(i) != driver;
@@ -108,6 +142,11 @@ impl<'v> Builder<'v> {
             self.probe = was;
         }
         self.push(")");
+    }
+
+    /// Whether the SQL is for SQLite (else PostgreSQL).
+    pub fn is_sqlite(&self) -> bool {
+        self.sqlite
     }
 
     /// Appends `text`.
@@ -194,14 +233,7 @@ impl<'v> Builder<'v> {
                     self.bind_pids(scope, param);
                     self.push(" AND (");
                     let tests_start = self.sql.len();
-                    for (i, test) in tests.iter().enumerate() {
-                        if i > 0 {
-                            self.push(" OR ");
-                        }
-                        self.push("(");
-                        self.value_test(test);
-                        self.push(")");
-                    }
+                    self.any_value_test(tests);
                     if self.sqlite {
                         // Only the primary key (rid, pid) may serve a probe:
                         // `+x.col` keeps SQLite off the value indexes.
@@ -211,27 +243,9 @@ impl<'v> Builder<'v> {
                     self.push("))");
                     return;
                 }
-                if let [test] = tests.as_slice() {
-                    if let Some(bounds) = date_bounds(test) {
-                        self.date_match(alias, scope, param, test, &bounds);
-                        return;
-                    }
-                }
-                self.push(&format!(
-                    "{alias}.rid IN (SELECT x.rid FROM {} x WHERE x.pid IN ",
-                    table.name()
-                ));
-                self.bind_pids(scope, param);
-                self.push(" AND (");
-                for (i, test) in tests.iter().enumerate() {
-                    if i > 0 {
-                        self.push(" OR ");
-                    }
-                    self.push("(");
-                    self.value_test(test);
-                    self.push(")");
-                }
-                self.push("))");
+                self.push(&format!("{alias}.rid IN ("));
+                self.rid_set(scope, condition);
+                self.push(")");
             }
             Condition::Missing {
                 param,
@@ -246,29 +260,24 @@ impl<'v> Builder<'v> {
                 self.bind_pids(scope, param);
                 self.push(")");
             }
+            Condition::Compartment { .. } if !self.probe => {
+                self.push(&format!("{alias}.rid IN ("));
+                self.rid_set(scope, condition);
+                self.push(")");
+            }
             Condition::Compartment {
                 params,
                 target_type,
                 target_id,
             } => {
-                let pids: Vec<i64> = params
-                    .iter()
-                    .filter(|(ty, _)| scope.contains(ty))
-                    .map(|(ty, code)| param_id(ty, code))
-                    .collect();
+                let pids = compartment_pids(params, scope);
                 if pids.is_empty() {
                     self.push("1 = 0");
                     return;
                 }
-                if self.probe {
-                    self.push(&format!(
-                        "EXISTS (SELECT 1 FROM search_reference x WHERE x.rid = {alias}.rid AND x.pid IN "
-                    ));
-                } else {
-                    self.push(&format!(
-                        "{alias}.rid IN (SELECT x.rid FROM search_reference x WHERE x.pid IN "
-                    ));
-                }
+                self.push(&format!(
+                    "EXISTS (SELECT 1 FROM search_reference x WHERE x.rid = {alias}.rid AND x.pid IN "
+                ));
                 self.bind_list(&pids);
                 self.push(" AND x.target_id = ");
                 self.bind(target_id.clone());
@@ -280,104 +289,199 @@ impl<'v> Builder<'v> {
                 param,
                 target_types,
                 condition,
-            } => {
-                // Driven from the (usually few) targets that qualify: their ids
-                // are looked up in the reference index, never the other way round.
-                let target = self.fresh_alias("t");
-                let refs = self.fresh_alias("x");
-                if self.probe {
-                    // From this resource's references to their targets.
-                    self.push(&format!(
-                        "EXISTS (SELECT 1 FROM search_reference {refs} JOIN resource {target} \
-                         ON {target}.res_type = {refs}.target_type AND {target}.res_id = {refs}.target_id \
-                         WHERE {refs}.rid = {alias}.rid AND {refs}.pid IN "
-                    ));
-                    self.bind_pids(scope, param);
-                    self.push(&format!(" AND {refs}.target_type IN "));
-                    self.bind_list(target_types);
-                    self.push(&format!(" AND NOT {target}.deleted AND "));
-                    self.condition(&target, target_types, condition);
-                    self.visible(&target, Some(target_types));
-                    self.push(")");
-                    return;
-                }
-                self.push(&format!(
-                    "{alias}.rid IN (SELECT {refs}.rid FROM search_reference {refs} WHERE {refs}.pid IN "
-                ));
-                self.bind_pids(scope, param);
-                if let [only] = target_types.as_slice() {
-                    self.push(&format!(" AND {refs}.target_type = "));
-                    self.bind(only.clone());
-                    self.push(&format!(
-                        " AND {refs}.target_id IN (SELECT {target}.res_id FROM resource {target} \
-                         WHERE {target}.res_type = "
-                    ));
-                    self.bind(only.clone());
-                } else {
-                    self.push(&format!(
-                        " AND ({refs}.target_type, {refs}.target_id) IN (SELECT {target}.res_type, \
-                         {target}.res_id FROM resource {target} WHERE {target}.res_type IN "
-                    ));
-                    self.bind_list(target_types);
-                }
-                self.push(&format!(" AND NOT {target}.deleted AND "));
-                self.condition(&target, target_types, condition);
-                self.visible(&target, Some(target_types));
-                self.push("))");
-            }
+            } => self.chain(alias, scope, param, target_types, condition),
             Condition::Has {
                 source_type,
                 param,
                 condition,
-            } => {
-                // Driven from the referring resources that qualify: their rows
-                // in the reference index are found by `rid`.
-                let source = self.fresh_alias("s");
-                let refs = self.fresh_alias("x");
-                if self.probe {
-                    // From this resource to what refers to it.
-                    self.push(&format!(
-                        "EXISTS (SELECT 1 FROM search_reference {refs} JOIN resource {source} \
-                         ON {source}.rid = {refs}.rid WHERE {refs}.pid = "
-                    ));
-                    self.bind(param_id(source_type, param));
-                    self.push(&format!(
-                        " AND {refs}.target_id = {alias}.res_id AND {refs}.target_type = {alias}.res_type \
-                         AND {source}.res_type = "
-                    ));
-                    self.bind(source_type.clone());
-                    self.push(&format!(" AND NOT {source}.deleted AND "));
-                    let source_scope = [source_type.clone()];
-                    self.condition(&source, &source_scope, condition);
-                    self.visible(&source, Some(&source_scope));
-                    self.push(")");
-                    return;
-                }
-                if let [only] = scope {
-                    self.push(&format!(
-                        "{alias}.res_id IN (SELECT {refs}.target_id FROM search_reference {refs} \
-                         WHERE {refs}.target_type = "
-                    ));
-                    self.bind(only.clone());
-                } else {
-                    self.push(&format!(
-                        "({alias}.res_type, {alias}.res_id) IN (SELECT {refs}.target_type, \
-                         {refs}.target_id FROM search_reference {refs} WHERE 1 = 1"
-                    ));
-                }
-                self.push(&format!(" AND {refs}.pid = "));
-                self.bind(param_id(source_type, param));
+            } => self.has(alias, scope, source_type, param, condition),
+        }
+    }
+
+    /// Chaining: a reference of `param` points at a resource of one of
+    /// `target_types` that meets `condition`. Driving, the (usually few)
+    /// targets that qualify are found first and their referrers looked up in
+    /// the reference index. Probing, each candidate's references are followed
+    /// to their targets; or, when the candidates are many
+    /// ([`Builder::probe_sets`]), checked against the set of qualifying
+    /// targets, found once.
+    fn chain(
+        &mut self,
+        alias: &str,
+        scope: &[String],
+        param: &str,
+        target_types: &[String],
+        condition: &Condition,
+    ) {
+        let target = self.fresh_alias("t");
+        let refs = self.fresh_alias("x");
+        if self.probe && !self.probe_sets {
+            self.push(&format!(
+                "EXISTS (SELECT 1 FROM search_reference {refs} JOIN resource {target} \
+                 ON {target}.res_type = {refs}.target_type AND {target}.res_id = {refs}.target_id \
+                 WHERE {refs}.rid = {alias}.rid AND {refs}.pid IN "
+            ));
+            self.bind_pids(scope, param);
+            self.push(&format!(" AND {refs}.target_type IN "));
+            self.bind_list(target_types);
+            self.push(&format!(" AND NOT {target}.deleted AND "));
+            self.condition(&target, target_types, condition);
+            self.visible(&target, Some(target_types));
+            self.push(")");
+            return;
+        }
+        if self.probe {
+            self.push(&format!(
+                "EXISTS (SELECT 1 FROM search_reference {refs} WHERE {refs}.rid = {alias}.rid AND {refs}.pid IN "
+            ));
+        } else {
+            self.push(&format!(
+                "{alias}.rid IN (SELECT {refs}.rid FROM search_reference {refs} WHERE {refs}.pid IN "
+            ));
+        }
+        self.bind_pids(scope, param);
+        // A probe reads the candidate's own rows by primary key; `+` keeps
+        // SQLite from turning the target set into lookups instead.
+        let plus = if self.probe && self.sqlite { "+" } else { "" };
+        let was = std::mem::replace(&mut self.probe, false);
+        if let [only] = target_types {
+            self.push(&format!(" AND {refs}.target_type = "));
+            self.bind(only.clone());
+            self.push(&format!(
+                " AND {plus}{refs}.target_id IN (SELECT {target}.res_id FROM resource {target} \
+                 WHERE {target}.res_type = "
+            ));
+            self.bind(only.clone());
+        } else {
+            self.push(&format!(
+                " AND ({plus}{refs}.target_type, {plus}{refs}.target_id) IN (SELECT {target}.res_type, \
+                 {target}.res_id FROM resource {target} WHERE {target}.res_type IN "
+            ));
+            self.bind_list(target_types);
+        }
+        self.push(&format!(" AND NOT {target}.deleted AND "));
+        self.conditions(&target, target_types, condition);
+        self.visible(&target, Some(target_types));
+        self.probe = was;
+        self.push("))");
+    }
+
+    /// `_has`: a resource of `source_type` refers to this one by `param` and
+    /// meets `condition`. Index rows exist for current resources only, so
+    /// when `condition` reads nothing but index rows and the caller sees every
+    /// `source_type` resource, the referring rows stand in for the resources.
+    fn has(
+        &mut self,
+        alias: &str,
+        scope: &[String],
+        source_type: &str,
+        param: &str,
+        condition: &Condition,
+    ) {
+        let refs = self.fresh_alias("x");
+        let source_scope = [source_type.to_owned()];
+        let joined = !reads_only_index_rows(condition)
+            || (self.apply_visibility && self.visibility.per_type.contains_key(source_type));
+        let source = if joined {
+            self.fresh_alias("s")
+        } else {
+            refs.clone()
+        };
+        if self.probe {
+            // From this resource to what refers to it.
+            self.push(&format!("EXISTS (SELECT 1 FROM search_reference {refs}"));
+            if joined {
                 self.push(&format!(
-                    " AND {refs}.rid IN (SELECT {source}.rid FROM resource {source} \
-                     WHERE {source}.res_type = "
+                    " JOIN resource {source} ON {source}.rid = {refs}.rid"
                 ));
-                self.bind(source_type.clone());
-                self.push(&format!(" AND NOT {source}.deleted AND "));
-                let source_scope = [source_type.clone()];
-                self.condition(&source, &source_scope, condition);
-                self.visible(&source, Some(&source_scope));
-                self.push("))");
             }
+            self.push(&format!(" WHERE {refs}.pid = "));
+            self.bind(param_id(source_type, param));
+            self.push(&format!(
+                " AND {refs}.target_id = {alias}.res_id AND {refs}.target_type = {alias}.res_type AND "
+            ));
+        } else {
+            // Driven from the referring resources that qualify.
+            if let [only] = scope {
+                self.push(&format!(
+                    "{alias}.res_id IN (SELECT {refs}.target_id FROM search_reference {refs} \
+                     WHERE {refs}.target_type = "
+                ));
+                self.bind(only.clone());
+            } else {
+                self.push(&format!(
+                    "({alias}.res_type, {alias}.res_id) IN (SELECT {refs}.target_type, \
+                     {refs}.target_id FROM search_reference {refs} WHERE 1 = 1"
+                ));
+            }
+            self.push(&format!(" AND {refs}.pid = "));
+            self.bind(param_id(source_type, param));
+            self.push(" AND ");
+            if joined {
+                self.push(&format!(
+                    "{refs}.rid IN (SELECT {source}.rid FROM resource {source} WHERE "
+                ));
+            }
+        }
+        if joined {
+            self.push(&format!("{source}.res_type = "));
+            self.bind(source_type.to_owned());
+            self.push(&format!(" AND NOT {source}.deleted AND "));
+        }
+        self.conditions(&source, &source_scope, condition);
+        if joined {
+            self.visible(&source, Some(&source_scope));
+        }
+        if joined && !self.probe {
+            self.push(")");
+        }
+        self.push(")");
+    }
+
+    /// Appends `SELECT x.rid FROM …`: the rows whose resources meet
+    /// `condition`, a [`Condition::Match`] or [`Condition::Compartment`],
+    /// found through the value indexes (for driving a query or estimating
+    /// how many resources it would drive).
+    pub fn rid_set(&mut self, scope: &[String], condition: &Condition) {
+        match condition {
+            Condition::Match { param, tests } => {
+                let Some(table) = tests.first().map(ValueTest::table) else {
+                    self.push("SELECT NULL AS rid WHERE 1 = 0");
+                    return;
+                };
+                if let [test] = tests.as_slice() {
+                    if let Some(bounds) = date_bounds(test) {
+                        self.date_match(scope, param, test, &bounds);
+                        return;
+                    }
+                }
+                self.push(&format!(
+                    "SELECT x.rid FROM {} x WHERE x.pid IN ",
+                    table.name()
+                ));
+                self.bind_pids(scope, param);
+                self.push(" AND (");
+                self.any_value_test(tests);
+                self.push(")");
+            }
+            Condition::Compartment {
+                params,
+                target_type,
+                target_id,
+            } => {
+                self.push("SELECT x.rid FROM search_reference x WHERE x.pid IN ");
+                let pids = compartment_pids(params, scope);
+                if pids.is_empty() {
+                    self.push("(NULL)");
+                } else {
+                    self.bind_list(&pids);
+                }
+                self.push(" AND x.target_id = ");
+                self.bind(target_id.clone());
+                self.push(" AND x.target_type = ");
+                self.bind(target_type.clone());
+            }
+            _ => self.push("SELECT NULL AS rid WHERE 1 = 0"),
         }
     }
 
@@ -385,17 +489,8 @@ impl<'v> Builder<'v> {
     /// found by a range on `low` (widened by the longest such row of the
     /// parameter, kept in `search_date_span`), open-ended rows by equality on
     /// their open end; the sub-selects are joined with UNION ALL.
-    fn date_match(
-        &mut self,
-        alias: &str,
-        scope: &[String],
-        param: &str,
-        test: &ValueTest,
-        bounds: &DateBounds,
-    ) {
-        self.push(&format!(
-            "{alias}.rid IN (SELECT x.rid FROM search_date x WHERE x.pid IN "
-        ));
+    fn date_match(&mut self, scope: &[String], param: &str, test: &ValueTest, bounds: &DateBounds) {
+        self.push("SELECT x.rid FROM search_date x WHERE x.pid IN ");
         self.bind_pids(scope, param);
         if let Some(min) = bounds.low_at_least {
             self.push(" AND x.low >= ");
@@ -414,7 +509,8 @@ impl<'v> Builder<'v> {
             self.push(" AND x.low <= ");
             self.bind(max);
         }
-        // `+x.high` keeps SQLite from scanning the `high` index instead of the `low` range.
+        // `+x.high` keeps SQLite from scanning the `high` index instead of the
+        // `low` range, and the open ends below to their equality.
         self.push(" AND (");
         self.date_test(&UNINDEXED_HIGH, test);
         self.push(")");
@@ -425,10 +521,9 @@ impl<'v> Builder<'v> {
             self.push(" UNION ALL SELECT x.rid FROM search_date x WHERE x.pid IN ");
             self.bind_pids(scope, param);
             self.push(&format!(" AND {open_end} AND ("));
-            self.date_test(&PLAIN, test);
+            self.date_test(&UNINDEXED, test);
             self.push(")");
         }
-        self.push(")");
     }
 
     /// A date test (one or several on the same row) over columns `c`.
@@ -508,6 +603,18 @@ impl<'v> Builder<'v> {
         }
         self.push(")");
         self.apply_visibility = true;
+    }
+
+    /// `(t1) OR (t2) …`: a row passes one of `tests`.
+    fn any_value_test(&mut self, tests: &[ValueTest]) {
+        for (i, test) in tests.iter().enumerate() {
+            if i > 0 {
+                self.push(" OR ");
+            }
+            self.push("(");
+            self.value_test(test);
+            self.push(")");
+        }
     }
 
     fn value_test(&mut self, test: &ValueTest) {
@@ -709,8 +816,34 @@ fn unindexed(sql: &str) -> String {
     out
 }
 
+/// The parameter ids of a compartment's reference parameters on the types of `scope`.
+fn compartment_pids(params: &[(String, String)], scope: &[String]) -> Vec<i64> {
+    params
+        .iter()
+        .filter(|(ty, _)| scope.contains(ty))
+        .map(|(ty, code)| param_id(ty, code))
+        .collect()
+}
+
+/// Whether `condition` reads only the index rows of its resource (by `rid`),
+/// never the resource row itself.
+fn reads_only_index_rows(condition: &Condition) -> bool {
+    match condition {
+        Condition::All(parts) | Condition::Any(parts) => parts.iter().all(reads_only_index_rows),
+        Condition::Not(inner) => reads_only_index_rows(inner),
+        Condition::Match { .. }
+        | Condition::Missing { .. }
+        | Condition::Compartment { .. }
+        | Condition::Chain { .. } => true,
+        Condition::Id(_)
+        | Condition::Type(_)
+        | Condition::LastUpdated(_)
+        | Condition::Has { .. } => false,
+    }
+}
+
 /// The conditions of nested `All`s, as one list.
-fn flatten<'c>(condition: &'c Condition, out: &mut Vec<&'c Condition>) {
+pub(crate) fn flatten<'c>(condition: &'c Condition, out: &mut Vec<&'c Condition>) {
     match condition {
         Condition::All(parts) => parts.iter().for_each(|p| flatten(p, out)),
         other => out.push(other),
@@ -718,11 +851,11 @@ fn flatten<'c>(condition: &'c Condition, out: &mut Vec<&'c Condition>) {
 }
 
 /// Ranks at or above this never drive a query (they are no index lookup).
-const NO_DRIVER: u8 = 7;
+pub(crate) const NO_DRIVER: u8 = 7;
 
 /// How selective a condition usually is, lower first: the driver of a query
 /// is the lowest-ranked one (ties: the first).
-fn rank(condition: &Condition) -> u8 {
+pub(crate) fn rank(condition: &Condition) -> u8 {
     match condition {
         Condition::Id(_) => 0,
         Condition::Compartment { .. } => 1,
@@ -746,9 +879,13 @@ fn rank(condition: &Condition) -> u8 {
         },
         Condition::Chain { .. } | Condition::Has { .. } => 6,
         Condition::All(parts) => parts.iter().map(rank).min().unwrap_or(NO_DRIVER),
+        // Alternatives drive together (a union of lookups) when each can.
+        Condition::Any(parts) => match parts.iter().map(rank).max() {
+            Some(worst) if worst < NO_DRIVER => worst,
+            _ => NO_DRIVER,
+        },
         Condition::LastUpdated(_)
         | Condition::Type(_)
-        | Condition::Any(_)
         | Condition::Not(_)
         | Condition::Missing { .. } => NO_DRIVER,
     }
