@@ -132,15 +132,38 @@ impl<'v> Builder<'v> {
         // The driver first, then the cheaper probes before the dearer ones.
         let mut order: Vec<usize> = (0..parts.len()).collect();
         order.sort_by_key(|i| (Some(*i) != driver, rank(parts[*i])));
+        let index_driver = driver.filter(|i| {
+            matches!(
+                parts[*i],
+                Condition::Match { .. } | Condition::Compartment { .. }
+            )
+        });
         self.push("(1 = 1");
-        for i in order {
-            let part = parts[i];
-            self.push(" AND ");
-            let was = self.probe;
-            self.probe = Some(i) != driver;
-            self.condition(alias, scope, part);
-            self.probe = was;
+        let was = self.probe;
+        if let Some(d) = index_driver {
+            // Probes that read only index rows filter the driver's rows before
+            // any resource row is read.
+            let rows = self.fresh_alias("d");
+            self.push(&format!(" AND {alias}.rid IN (SELECT {rows}.rid FROM ("));
+            self.rid_set(scope, parts[d]);
+            self.push(&format!(") {rows} WHERE 1 = 1"));
+            self.probe = true;
+            for &i in order
+                .iter()
+                .filter(|&&i| i != d && reads_only_index_rows(parts[i]))
+            {
+                self.push(" AND ");
+                self.condition(&rows, scope, parts[i]);
+            }
+            self.push(")");
+            order.retain(|&i| i != d && !reads_only_index_rows(parts[i]));
         }
+        for i in order {
+            self.push(" AND ");
+            self.probe = Some(i) != driver;
+            self.condition(alias, scope, parts[i]);
+        }
+        self.probe = was;
         self.push(")");
     }
 
