@@ -16,7 +16,11 @@ pub(crate) struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateResources), Box::new(TypedIndex)]
+        vec![
+            Box::new(CreateResources),
+            Box::new(TypedIndex),
+            Box::new(ByteOrderKeys),
+        ]
     }
 }
 
@@ -217,6 +221,38 @@ impl MigrationTrait for TypedIndex {
         statements.push("CREATE TABLE setting (name TEXT PRIMARY KEY, value TEXT NOT NULL)".into());
         for sql in statements {
             manager.get_connection().execute_unprepared(&sql).await?;
+        }
+        Ok(())
+    }
+}
+
+/// PostgreSQL: the resource keys compare in byte order ("C"), like the index
+/// tables' values they are joined with. With the database's default collation
+/// on one side and "C" on the other, a join of references to their targets
+/// (chains, `_has`, `_include`) could use neither side's index and read every
+/// resource. SQLite compares bytes already.
+struct ByteOrderKeys;
+
+impl MigrationName for ByteOrderKeys {
+    fn name(&self) -> &str {
+        "m0003_byte_order_keys"
+    }
+}
+
+#[async_trait]
+impl MigrationTrait for ByteOrderKeys {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        for table in ["resource", "resource_version"] {
+            manager
+                .get_connection()
+                .execute_unprepared(&format!(
+                    "ALTER TABLE {table} ALTER COLUMN res_type TYPE TEXT COLLATE \"C\", \
+                     ALTER COLUMN res_id TYPE TEXT COLLATE \"C\""
+                ))
+                .await?;
         }
         Ok(())
     }

@@ -171,22 +171,10 @@ fn sort_sql(b: &mut Builder<'_>, key: &SortKey, types: &[String]) {
 
 async fn run(db: &impl ConnectionTrait, d: Dialect, query: &SearchQuery) -> Result<SearchPage> {
     let plan = plan::choose(db, d, query).await?;
-    let total = if query.total {
-        let mut b = Builder::new(&query.visibility, d.is_postgres()).with_plan(&plan);
-        b.push("SELECT COUNT(*) FROM resource r WHERE ");
-        filter(&mut b, query);
-        let row = db.query_one_raw(d.stmt(&b.sql, b.values)).await?;
-        Some(match row {
-            Some(row) => row.try_get_by_index::<i64>(0)?,
-            None => 0,
-        })
-    } else {
-        None
-    };
     if query.count == 0 {
         return Ok(SearchPage {
             matches: Vec::new(),
-            total,
+            total: count_all(db, d, query, &plan).await?,
             next: None,
             previous: None,
         });
@@ -260,12 +248,38 @@ async fn run(db: &impl ConnectionTrait, d: Dialect, query: &SearchQuery) -> Resu
             if more { cursor_at(0, false) } else { None },
         )
     };
+    // A first page that holds every match counts them itself.
+    let total = if query.total && query.cursor.is_none() && !more {
+        Some(matches.len() as i64)
+    } else {
+        count_all(db, d, query, &plan).await?
+    };
     Ok(SearchPage {
         matches,
         total,
         next,
         previous,
     })
+}
+
+/// The number of all matches, when the query asks for it.
+async fn count_all(
+    db: &impl ConnectionTrait,
+    d: Dialect,
+    query: &SearchQuery,
+    plan: &plan::Plan,
+) -> Result<Option<i64>> {
+    if !query.total {
+        return Ok(None);
+    }
+    let mut b = Builder::new(&query.visibility, d.is_postgres()).with_plan(plan);
+    b.push("SELECT COUNT(*) FROM resource r WHERE ");
+    filter(&mut b, query);
+    let row = db.query_one_raw(d.stmt(&b.sql, b.values)).await?;
+    Ok(Some(match row {
+        Some(row) => row.try_get_by_index::<i64>(0)?,
+        None => 0,
+    }))
 }
 
 /// The WHERE clause of the matches, over alias `r`.

@@ -102,7 +102,9 @@ impl<'v> Builder<'v> {
     /// probe against target sets.
     pub fn with_plan(mut self, plan: &Plan) -> Builder<'v> {
         self.driver = plan.driver;
-        self.probe_sets = plan.many_candidates;
+        // PostgreSQL joins a target set into each probe (and finds it again per
+        // candidate) even when fenced; it follows references instead.
+        self.probe_sets = plan.many_candidates && self.sqlite;
         self
     }
 
@@ -132,12 +134,7 @@ impl<'v> Builder<'v> {
         // The driver first, then the cheaper probes before the dearer ones.
         let mut order: Vec<usize> = (0..parts.len()).collect();
         order.sort_by_key(|i| (Some(*i) != driver, rank(parts[*i])));
-        let index_driver = driver.filter(|i| {
-            matches!(
-                parts[*i],
-                Condition::Match { .. } | Condition::Compartment { .. }
-            )
-        });
+        let index_driver = driver.filter(|i| has_rid_set(parts[*i]));
         self.push("(1 = 1");
         let was = self.probe;
         if let Some(d) = index_driver {
@@ -164,6 +161,17 @@ impl<'v> Builder<'v> {
             self.condition(alias, scope, parts[i]);
         }
         self.probe = was;
+        self.push(")");
+    }
+
+    /// Closes a probe's `EXISTS (…`. On PostgreSQL `OFFSET 0` keeps the
+    /// planner from turning the probe into a join that it might run first
+    /// (from its row estimates, which are poor for these tables): the driver
+    /// chosen by [`super::plan`] drives there too.
+    fn close_probe(&mut self) {
+        if !self.sqlite {
+            self.push(" OFFSET 0");
+        }
         self.push(")");
     }
 
@@ -201,6 +209,11 @@ impl<'v> Builder<'v> {
     pub fn condition(&mut self, alias: &str, scope: &[String], condition: &Condition) {
         match condition {
             Condition::All(parts) => self.join(alias, scope, parts, " AND ", "1 = 1"),
+            Condition::Any(_) if !self.probe && has_rid_set(condition) => {
+                self.push(&format!("{alias}.rid IN ("));
+                self.rid_set(scope, condition);
+                self.push(")");
+            }
             Condition::Any(parts) => self.join(alias, scope, parts, " OR ", "1 = 0"),
             Condition::Not(inner) => {
                 self.push("NOT (");
@@ -263,7 +276,8 @@ impl<'v> Builder<'v> {
                         let tests_sql = self.sql.split_off(tests_start);
                         self.sql.push_str(&unindexed(&tests_sql));
                     }
-                    self.push("))");
+                    self.push(")");
+                    self.close_probe();
                     return;
                 }
                 self.push(&format!("{alias}.rid IN ("));
@@ -306,7 +320,7 @@ impl<'v> Builder<'v> {
                 self.bind(target_id.clone());
                 self.push(" AND x.target_type = ");
                 self.bind(target_type.clone());
-                self.push(")");
+                self.close_probe();
             }
             Condition::Chain {
                 param,
@@ -350,7 +364,7 @@ impl<'v> Builder<'v> {
             self.push(&format!(" AND NOT {target}.deleted AND "));
             self.condition(&target, target_types, condition);
             self.visible(&target, Some(target_types));
-            self.push(")");
+            self.close_probe();
             return;
         }
         if self.probe {
@@ -386,7 +400,12 @@ impl<'v> Builder<'v> {
         self.conditions(&target, target_types, condition);
         self.visible(&target, Some(target_types));
         self.probe = was;
-        self.push("))");
+        self.push(")");
+        if self.probe {
+            self.close_probe();
+        } else {
+            self.push(")");
+        }
     }
 
     /// `_has`: a resource of `source_type` refers to this one by `param` and
@@ -458,7 +477,11 @@ impl<'v> Builder<'v> {
         if joined && !self.probe {
             self.push(")");
         }
-        self.push(")");
+        if self.probe {
+            self.close_probe();
+        } else {
+            self.push(")");
+        }
     }
 
     /// Appends `SELECT x.rid FROM …`: the rows whose resources meet
@@ -503,6 +526,40 @@ impl<'v> Builder<'v> {
                 self.bind(target_id.clone());
                 self.push(" AND x.target_type = ");
                 self.bind(target_type.clone());
+            }
+            Condition::Any(parts) if has_rid_set(condition) => {
+                for (i, part) in parts.iter().enumerate() {
+                    if i > 0 {
+                        self.push(" UNION ALL ");
+                    }
+                    self.rid_set(scope, part);
+                }
+            }
+            Condition::Id(_) | Condition::All(_) if has_rid_set(condition) => {
+                let mut parts = Vec::new();
+                flatten(condition, &mut parts);
+                let mut types = scope.to_vec();
+                let mut ids: Vec<String> = Vec::new();
+                for part in parts {
+                    match part {
+                        Condition::Type(only) => types.retain(|t| only.contains(t)),
+                        Condition::Id(some) if ids.is_empty() => ids.clone_from(some),
+                        Condition::Id(some) => ids.retain(|i| some.contains(i)),
+                        _ => {}
+                    }
+                }
+                self.push("SELECT x.rid FROM resource x WHERE NOT x.deleted AND x.res_type IN ");
+                if types.is_empty() {
+                    self.push("(NULL)");
+                } else {
+                    self.bind_list(&types);
+                }
+                self.push(" AND x.res_id IN ");
+                if ids.is_empty() {
+                    self.push("(NULL)");
+                } else {
+                    self.bind_list(&ids);
+                }
             }
             _ => self.push("SELECT NULL AS rid WHERE 1 = 0"),
         }
@@ -837,6 +894,23 @@ fn unindexed(sql: &str) -> String {
         previous = Some(c);
     }
     out
+}
+
+/// Whether [`Builder::rid_set`] can list the resources that meet
+/// `condition`: index matches, compartments, ids (of some types), and
+/// alternatives of those (a union).
+fn has_rid_set(condition: &Condition) -> bool {
+    match condition {
+        Condition::Match { .. } | Condition::Compartment { .. } | Condition::Id(_) => true,
+        Condition::Any(parts) => !parts.is_empty() && parts.iter().all(has_rid_set),
+        Condition::All(parts) => {
+            parts.iter().any(|p| matches!(p, Condition::Id(_)))
+                && parts
+                    .iter()
+                    .all(|p| matches!(p, Condition::Id(_) | Condition::Type(_)))
+        }
+        _ => false,
+    }
 }
 
 /// The parameter ids of a compartment's reference parameters on the types of `scope`.
