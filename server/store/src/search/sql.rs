@@ -1098,6 +1098,63 @@ mod tests {
         );
     }
 
+    fn compartment_or_self() -> Condition {
+        Condition::Any(vec![
+            Condition::Compartment {
+                params: vec![("Observation".into(), "subject".into())],
+                target_type: "Patient".into(),
+                target_id: "p1".into(),
+            },
+            Condition::All(vec![
+                Condition::Type(vec!["Patient".into()]),
+                Condition::Id(vec!["p1".into()]),
+            ]),
+        ])
+    }
+
+    #[test]
+    fn alternatives_of_lookups_drive_as_one_union() {
+        let visibility = Visibility::default();
+        let mut b = Builder::new(&visibility, false);
+        let scope = vec!["Observation".to_owned(), "Patient".to_owned()];
+        b.conditions("r", &scope, &Condition::All(vec![compartment_or_self()]));
+        assert!(
+            b.sql
+                .contains("r.rid IN (SELECT d1.rid FROM (SELECT x.rid FROM search_reference x"),
+            "{}",
+            b.sql
+        );
+        assert!(
+            b.sql.contains("UNION ALL SELECT x.rid FROM resource x"),
+            "{}",
+            b.sql
+        );
+        assert!(!b.sql.contains("EXISTS"), "{}", b.sql);
+    }
+
+    #[test]
+    fn probes_are_fenced_on_postgres_only() {
+        let visibility = Visibility::default();
+        let scope = vec!["Observation".to_owned()];
+        let condition = Condition::All(vec![
+            Condition::Id(vec!["o1".into()]),
+            Condition::Match {
+                param: "code".into(),
+                tests: vec![ValueTest::Token {
+                    system: None,
+                    code: Some("x".into()),
+                }],
+            },
+        ]);
+        let mut postgres = Builder::new(&visibility, true);
+        postgres.conditions("r", &scope, &condition);
+        assert!(postgres.sql.contains("OFFSET 0)"), "{}", postgres.sql);
+        let mut sqlite = Builder::new(&visibility, false);
+        sqlite.conditions("r", &scope, &condition);
+        assert!(sqlite.sql.contains("EXISTS"), "{}", sqlite.sql);
+        assert!(!sqlite.sql.contains("OFFSET"), "{}", sqlite.sql);
+    }
+
     #[test]
     fn visibility_is_joined_into_chains() {
         let mut visibility = Visibility::default();
