@@ -210,9 +210,7 @@ impl<'v> Builder<'v> {
         match condition {
             Condition::All(parts) => self.join(alias, scope, parts, " AND ", "1 = 1"),
             Condition::Any(_) if !self.probe && has_rid_set(condition) => {
-                self.push(&format!("{alias}.rid IN ("));
-                self.rid_set(scope, condition);
-                self.push(")");
+                self.drive(alias, scope, condition);
             }
             Condition::Any(parts) => self.join(alias, scope, parts, " OR ", "1 = 0"),
             Condition::Not(inner) => {
@@ -280,9 +278,7 @@ impl<'v> Builder<'v> {
                     self.close_probe();
                     return;
                 }
-                self.push(&format!("{alias}.rid IN ("));
-                self.rid_set(scope, condition);
-                self.push(")");
+                self.drive(alias, scope, condition);
             }
             Condition::Missing {
                 param,
@@ -298,9 +294,7 @@ impl<'v> Builder<'v> {
                 self.push(")");
             }
             Condition::Compartment { .. } if !self.probe => {
-                self.push(&format!("{alias}.rid IN ("));
-                self.rid_set(scope, condition);
-                self.push(")");
+                self.drive(alias, scope, condition);
             }
             Condition::Compartment {
                 params,
@@ -313,13 +307,9 @@ impl<'v> Builder<'v> {
                     return;
                 }
                 self.push(&format!(
-                    "EXISTS (SELECT 1 FROM search_reference x WHERE x.rid = {alias}.rid AND x.pid IN "
+                    "EXISTS (SELECT 1 FROM search_reference x WHERE x.rid = {alias}.rid AND "
                 ));
-                self.bind_list(&pids);
-                self.push(" AND x.target_id = ");
-                self.bind(target_id.clone());
-                self.push(" AND x.target_type = ");
-                self.bind(target_type.clone());
+                self.compartment_rows(&pids, target_type, target_id);
                 self.close_probe();
             }
             Condition::Chain {
@@ -484,6 +474,28 @@ impl<'v> Builder<'v> {
         }
     }
 
+    /// `{alias}.rid IN (…)`: `condition` drives, through [`Builder::rid_set`].
+    fn drive(&mut self, alias: &str, scope: &[String], condition: &Condition) {
+        self.push(&format!("{alias}.rid IN ("));
+        self.rid_set(scope, condition);
+        self.push(")");
+    }
+
+    /// The reference rows (alias `x`) of a compartment: one of `pids`
+    /// pointing at `target_type/target_id`.
+    fn compartment_rows(&mut self, pids: &[i64], target_type: &str, target_id: &str) {
+        self.push("x.pid IN ");
+        if pids.is_empty() {
+            self.push("(NULL)");
+        } else {
+            self.bind_list(pids);
+        }
+        self.push(" AND x.target_id = ");
+        self.bind(target_id.to_owned());
+        self.push(" AND x.target_type = ");
+        self.bind(target_type.to_owned());
+    }
+
     /// Appends `SELECT x.rid FROM …`: the rows whose resources meet
     /// `condition`, a [`Condition::Match`] or [`Condition::Compartment`],
     /// found through the value indexes (for driving a query or estimating
@@ -515,17 +527,9 @@ impl<'v> Builder<'v> {
                 target_type,
                 target_id,
             } => {
-                self.push("SELECT x.rid FROM search_reference x WHERE x.pid IN ");
+                self.push("SELECT x.rid FROM search_reference x WHERE ");
                 let pids = compartment_pids(params, scope);
-                if pids.is_empty() {
-                    self.push("(NULL)");
-                } else {
-                    self.bind_list(&pids);
-                }
-                self.push(" AND x.target_id = ");
-                self.bind(target_id.clone());
-                self.push(" AND x.target_type = ");
-                self.bind(target_type.clone());
+                self.compartment_rows(&pids, target_type, target_id);
             }
             Condition::Any(parts) if has_rid_set(condition) => {
                 for (i, part) in parts.iter().enumerate() {
