@@ -17,6 +17,7 @@ mod edge;
 mod history;
 mod roundtrip;
 mod search_admin;
+mod search_examples;
 mod search_paging;
 mod search_relations;
 mod search_values;

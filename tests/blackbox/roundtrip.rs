@@ -7,66 +7,13 @@
 //! wrong either way.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::PathBuf;
 
 use reqwest::Method;
 use serde_json::Value;
 
 use crate::db_test;
-
-/// The examples package, fetched once with `npm pack` into `target/fhir-packages`.
-fn examples_package() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/fhir-packages");
-    let file = dir.join("hl7.fhir.r4.examples-4.0.1.tgz");
-    if !file.exists() {
-        std::fs::create_dir_all(&dir).expect("package dir");
-        let status = std::process::Command::new("npm")
-            .args(["pack", "hl7.fhir.r4.examples@4.0.1", "--pack-destination"])
-            .arg(&dir)
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("npm is needed to fetch hl7.fhir.r4.examples@4.0.1");
-        assert!(
-            status.success(),
-            "npm pack hl7.fhir.r4.examples@4.0.1 failed"
-        );
-    }
-    file
-}
-
-/// `(file name, resource)` of every resource in the package.
-fn examples() -> Vec<(String, Value)> {
-    static CACHE: std::sync::OnceLock<Vec<(String, Value)>> = std::sync::OnceLock::new();
-    CACHE
-        .get_or_init(|| {
-            let file = std::fs::File::open(examples_package()).expect("examples package");
-            let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
-            let mut out = Vec::new();
-            for entry in archive.entries().expect("tar") {
-                let mut entry = entry.expect("entry");
-                let name = entry.path().expect("path").to_string_lossy().into_owned();
-                let Some(file) = name.strip_prefix("package/") else {
-                    continue;
-                };
-                if file.contains('/')
-                    || !file.ends_with(".json")
-                    || file == "package.json"
-                    || file.starts_with('.')
-                {
-                    continue;
-                }
-                let mut text = String::new();
-                entry.read_to_string(&mut text).expect("utf-8");
-                let value: Value =
-                    serde_json::from_str(text.trim_start_matches('\u{feff}')).expect("json");
-                out.push((file.to_owned(), value));
-            }
-            out.sort_by(|a, b| a.0.cmp(&b.0));
-            out
-        })
-        .clone()
-}
+use crate::support::r4_examples;
 
 /// The rejected examples and why, from the fixture file.
 fn expected_rejections() -> BTreeMap<String, String> {
@@ -114,11 +61,11 @@ fn same(a: &Value, b: &Value) -> bool {
 }
 
 db_test!(every_r4_example_round_trips_through_put_and_read, |srv| {
-    let examples = examples();
+    let examples = r4_examples();
     assert!(examples.len() > 5000, "found {} examples", examples.len());
     let mut rejected = BTreeMap::new();
     let mut mismatched = Vec::new();
-    for (file, resource) in &examples {
+    for (file, resource) in examples {
         let path = format!(
             "{}/{}",
             resource["resourceType"].as_str().unwrap(),

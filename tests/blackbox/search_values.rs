@@ -143,6 +143,40 @@ db_test!(identifiers_booleans_and_of_type, |srv| {
     assert_eq!(f.ids("Patient", "identifier:missing=false").await, vec![id]);
 });
 
+db_test!(missing_means_the_element_is_absent, |srv| {
+    // A code with only text and a reference with only a display give no
+    // searchable value, yet the element is there: `:missing=false` lists them.
+    let f = Fixture::new(srv);
+    let text_only = f
+        .create(json!({"resourceType": "Observation", "status": "final",
+            "code": {"text": "Pulse"}, "subject": {"display": "Kari Nordmann"}}))
+        .await;
+    let coded = f
+        .create(json!({"resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]}}))
+        .await;
+    assert_eq!(
+        f.ids("Observation", "code:missing=true").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        f.ids("Observation", "code:missing=false").await,
+        sorted(&[&text_only, &coded])
+    );
+    assert_eq!(
+        f.ids("Observation", "subject:missing=true").await,
+        vec![coded.clone()]
+    );
+    assert_eq!(
+        f.ids("Observation", "subject:missing=false").await,
+        vec![text_only.clone()]
+    );
+    assert_eq!(
+        f.ids("Observation", "code:text=pulse").await,
+        vec![text_only]
+    );
+});
+
 db_test!(dates_compare_as_ranges_with_prefixes, |srv| {
     let f = Fixture::new(srv);
     let y1980 = f

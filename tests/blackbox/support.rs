@@ -5,6 +5,7 @@
 //! PostgreSQL is expected at `TILLIT_TEST_POSTGRES` (default
 //! `postgres://postgres@127.0.0.1:5432`); the tests fail, not skip, without it.
 
+use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -362,7 +363,7 @@ fn client() -> reqwest::Client {
 }
 
 fn blocking_get(url: &str) -> std::io::Result<u16> {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let rest = url.trim_start_matches("http://");
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
     let mut stream = std::net::TcpStream::connect(host)?;
@@ -506,4 +507,56 @@ pub fn sorted(ids: &[&str]) -> Vec<String> {
     let mut out: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
     out.sort();
     out
+}
+
+/// The examples package, fetched once with `npm pack` into `target/fhir-packages`.
+fn r4_examples_package() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/fhir-packages");
+    let file = dir.join("hl7.fhir.r4.examples-4.0.1.tgz");
+    if !file.exists() {
+        std::fs::create_dir_all(&dir).expect("package dir");
+        let status = std::process::Command::new("npm")
+            .args(["pack", "hl7.fhir.r4.examples@4.0.1", "--pack-destination"])
+            .arg(&dir)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("npm is needed to fetch hl7.fhir.r4.examples@4.0.1");
+        assert!(
+            status.success(),
+            "npm pack hl7.fhir.r4.examples@4.0.1 failed"
+        );
+    }
+    file
+}
+
+/// `(file name, resource)` of every resource in `hl7.fhir.r4.examples@4.0.1`,
+/// sorted by file name.
+pub fn r4_examples() -> &'static [(String, Value)] {
+    static CACHE: OnceLock<Vec<(String, Value)>> = OnceLock::new();
+    CACHE.get_or_init(|| {
+        let file = std::fs::File::open(r4_examples_package()).expect("examples package");
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+        let mut out = Vec::new();
+        for entry in archive.entries().expect("tar") {
+            let mut entry = entry.expect("entry");
+            let name = entry.path().expect("path").to_string_lossy().into_owned();
+            let Some(file) = name.strip_prefix("package/") else {
+                continue;
+            };
+            if file.contains('/')
+                || !file.ends_with(".json")
+                || file == "package.json"
+                || file.starts_with('.')
+            {
+                continue;
+            }
+            let mut text = String::new();
+            entry.read_to_string(&mut text).expect("utf-8");
+            let value: Value =
+                serde_json::from_str(text.trim_start_matches('\u{feff}')).expect("json");
+            out.push((file.to_owned(), value));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    })
 }

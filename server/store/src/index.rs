@@ -89,6 +89,9 @@ pub enum IndexValue {
         /// The second component's range high; 0 otherwise.
         high: f64,
     },
+    /// The parameter's element is present but gave no searchable value: it
+    /// only answers `:missing`.
+    Present,
 }
 
 /// The index tables, one per value type.
@@ -110,11 +113,15 @@ pub enum IndexTable {
     Uri,
     /// `search_composite`.
     Composite,
+    /// `search_present`: parameters whose expression found an element that
+    /// gave no searchable value (a CodeableConcept with only text, a Reference
+    /// with only a display), so `:missing` still sees it.
+    Present,
 }
 
 impl IndexTable {
     /// Every table, for clearing a resource's rows.
-    pub const ALL: [IndexTable; 8] = [
+    pub const ALL: [IndexTable; 9] = [
         IndexTable::String,
         IndexTable::Token,
         IndexTable::Date,
@@ -123,6 +130,7 @@ impl IndexTable {
         IndexTable::Reference,
         IndexTable::Uri,
         IndexTable::Composite,
+        IndexTable::Present,
     ];
 
     /// The SQL table name.
@@ -136,6 +144,7 @@ impl IndexTable {
             IndexTable::Reference => "search_reference",
             IndexTable::Uri => "search_uri",
             IndexTable::Composite => "search_composite",
+            IndexTable::Present => "search_present",
         }
     }
 
@@ -156,6 +165,7 @@ impl IndexTable {
                 "low",
                 "high",
             ],
+            IndexTable::Present => &[],
         }
     }
 }
@@ -172,6 +182,7 @@ impl IndexValue {
             IndexValue::Reference { .. } => IndexTable::Reference,
             IndexValue::Uri(_) => IndexTable::Uri,
             IndexValue::Composite { .. } => IndexTable::Composite,
+            IndexValue::Present => IndexTable::Present,
         }
     }
 
@@ -220,6 +231,7 @@ impl IndexValue {
                 (*low).into(),
                 (*high).into(),
             ],
+            IndexValue::Present => Vec::new(),
         }
     }
 }

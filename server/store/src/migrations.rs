@@ -20,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateResources),
             Box::new(TypedIndex),
             Box::new(ByteOrderKeys),
+            Box::new(PresentElements),
         ]
     }
 }
@@ -254,6 +255,37 @@ impl MigrationTrait for ByteOrderKeys {
                 ))
                 .await?;
         }
+        Ok(())
+    }
+}
+
+/// `search_present`: a row per parameter whose element is present in a
+/// resource without giving a searchable value, so `:missing` answers by
+/// element presence as the specification says. Such rows are rare, so the
+/// table stays small.
+struct PresentElements;
+
+impl MigrationName for PresentElements {
+    fn name(&self) -> &str {
+        "m0004_present_elements"
+    }
+}
+
+#[async_trait]
+impl MigrationTrait for PresentElements {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let suffix = if manager.get_database_backend() == DbBackend::Postgres {
+            ""
+        } else {
+            " WITHOUT ROWID"
+        };
+        manager
+            .get_connection()
+            .execute_unprepared(&format!(
+                "CREATE TABLE search_present (rid BIGINT NOT NULL, pid BIGINT NOT NULL, \
+                 PRIMARY KEY (rid, pid)){suffix}"
+            ))
+            .await?;
         Ok(())
     }
 }

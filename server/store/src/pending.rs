@@ -238,9 +238,9 @@ pub(crate) fn index_statements<'r>(
         let per_statement = (ROWS_PER_STATEMENT * 5 / (columns.len() + 2)).max(1);
         for chunk in rows.chunks(per_statement) {
             let sql = format!(
-                "INSERT INTO {} (rid, pid, {}) VALUES {}",
+                "INSERT INTO {} (rid, pid{}) VALUES {}",
                 table.name(),
-                columns.join(", "),
+                columns.iter().map(|c| format!(", {c}")).collect::<String>(),
                 tuples(chunk.len(), &tuple)
             );
             let values = chunk.iter().flatten().cloned().collect();

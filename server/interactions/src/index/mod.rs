@@ -274,21 +274,26 @@ impl SearchIndex {
                     continue;
                 }
             };
+            let first_row = out.len();
             if param.kind == Kind::Composite {
                 self.composite_rows(param, resource, &items, &mut out);
-                continue;
+            } else {
+                for item in items.iter() {
+                    with_json(item, |json| {
+                        extract::rows(
+                            param.kind,
+                            &param.code,
+                            item.type_name(),
+                            json,
+                            &self.base_url,
+                            &mut out,
+                        )
+                    });
+                }
             }
-            for item in items.iter() {
-                with_json(item, |json| {
-                    extract::rows(
-                        param.kind,
-                        &param.code,
-                        item.type_name(),
-                        json,
-                        &self.base_url,
-                        &mut out,
-                    )
-                });
+            // An element that gave no searchable value is still there for `:missing`.
+            if !items.is_empty() && !out[first_row..].iter().any(|(code, _)| *code == param.code) {
+                out.push((param.code.clone(), tillit_store::IndexValue::Present));
             }
         }
         out.into_iter()
@@ -355,7 +360,7 @@ fn with_json(item: &tillit_fhirpath::Item<'_>, f: impl FnOnce(&Value)) {
 }
 
 /// Bumped when extraction changes in a way that makes stored rows stale.
-const EXTRACTION_VERSION: u32 = 1;
+const EXTRACTION_VERSION: u32 = 2;
 
 /// A composite row from a first-component token and a second-component value.
 fn composite_value(
@@ -381,7 +386,7 @@ fn composite_value(
             ..
         } => (target_type.clone(), target_id.clone(), 0.0, 0.0),
         V::Uri(uri) => (String::new(), uri.clone(), 0.0, 0.0),
-        V::Composite { .. } => return None,
+        V::Composite { .. } | V::Present => return None,
     };
     Some(V::Composite {
         system: system.to_owned(),

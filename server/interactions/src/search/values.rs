@@ -225,7 +225,9 @@ fn number(code: &str, text: &str) -> Result<(f64, f64, f64), Problem> {
         None => (text, 0),
     };
     let decimals = mantissa.split_once('.').map_or(0, |(_, d)| d.len()) as i32;
-    let half = 0.5 * 10f64.powi(exponent - decimals);
+    // Digits beyond what a double holds (`66.899999999999991`) would give a
+    // range narrower than the rounding of stored values: keep a few ulps.
+    let half = (0.5 * 10f64.powi(exponent - decimals)).max(value.abs() * 4.0 * f64::EPSILON);
     Ok((value, value - half, value + half))
 }
 

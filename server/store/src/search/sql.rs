@@ -285,12 +285,25 @@ impl<'v> Builder<'v> {
                 table,
                 missing,
             } => {
-                let negation = if *missing { "NOT " } else { "" };
-                self.push(&format!(
-                    "{negation}EXISTS (SELECT 1 FROM {} x WHERE x.rid = {alias}.rid AND x.pid IN ",
-                    table.name()
-                ));
-                self.bind_pids(scope, param);
+                // A value is an index row, or a presence row for an element
+                // that gave no searchable value.
+                let (negation, joiner) = if *missing {
+                    ("NOT ", " AND ")
+                } else {
+                    ("", " OR ")
+                };
+                self.push("(");
+                for (i, table) in [*table, IndexTable::Present].into_iter().enumerate() {
+                    if i > 0 {
+                        self.push(joiner);
+                    }
+                    self.push(&format!(
+                        "{negation}EXISTS (SELECT 1 FROM {} x WHERE x.rid = {alias}.rid AND x.pid IN ",
+                        table.name()
+                    ));
+                    self.bind_pids(scope, param);
+                    self.push(")");
+                }
                 self.push(")");
             }
             Condition::Compartment { .. } if !self.probe => {
@@ -1073,6 +1086,8 @@ pub(crate) fn sort_expression(table: IndexTable, descending: bool) -> (&'static 
         }
         IndexTable::Reference => "target_id",
         IndexTable::Uri => "value",
+        // Presence rows hold no value; no parameter sorts by them.
+        IndexTable::Present => "pid",
     };
     (column, if descending { "MAX" } else { "MIN" })
 }
