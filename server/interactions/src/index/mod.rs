@@ -274,22 +274,24 @@ impl SearchIndex {
                     continue;
                 }
             };
-            let first_row = out.len();
             if param.kind == Kind::Composite {
+                // Composites select the element holding both components (often
+                // the resource itself): presence says nothing about them.
                 self.composite_rows(param, resource, &items, &mut out);
-            } else {
-                for item in items.iter() {
-                    with_json(item, |json| {
-                        extract::rows(
-                            param.kind,
-                            &param.code,
-                            item.type_name(),
-                            json,
-                            &self.base_url,
-                            &mut out,
-                        )
-                    });
-                }
+                continue;
+            }
+            let first_row = out.len();
+            for item in items.iter() {
+                with_json(item, |json| {
+                    extract::rows(
+                        param.kind,
+                        &param.code,
+                        item.type_name(),
+                        json,
+                        &self.base_url,
+                        &mut out,
+                    )
+                });
             }
             // An element that gave no searchable value is still there for `:missing`.
             if !items.is_empty() && !out[first_row..].iter().any(|(code, _)| *code == param.code) {
