@@ -18,7 +18,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use tillit_fhirpath::{Environment, Expression, Item, Model};
 
-use crate::support::{r4_examples, Backend, Database, Server};
+use crate::support::{client, match_ids, r4_examples, typed_entries, Backend, Database, Server};
 
 /// Types of the specification's own definitions, left out of the load: they
 /// are thousands of resources that add nothing to search semantics (and a
@@ -260,7 +260,7 @@ async fn search_all(
     srv: &Server,
     urls: Vec<String>,
 ) -> BTreeMap<String, Result<BTreeSet<String>, String>> {
-    let client = reqwest::Client::new();
+    let client = client();
     let base = Arc::new(srv.base.clone());
     let urls = Arc::new(std::sync::Mutex::new(urls));
     let mut workers = tokio::task::JoinSet::new();
@@ -299,7 +299,7 @@ async fn every_page(client: &reqwest::Client, url: String) -> Result<BTreeSet<St
                 body["issue"][0]["diagnostics"]
             ));
         }
-        ids.extend(crate::support::match_ids(&body));
+        ids.extend(match_ids(&body));
         next = body["link"]
             .as_array()
             .into_iter()
@@ -508,22 +508,7 @@ async fn fixture_queries(srv: &Server) -> Vec<String> {
             ));
             continue;
         }
-        let found = |mode: &str| -> Vec<String> {
-            bundle["entry"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|e| e["search"]["mode"] == mode)
-                .map(|e| {
-                    format!(
-                        "{}/{}",
-                        e["resource"]["resourceType"].as_str().unwrap_or(""),
-                        e["resource"]["id"].as_str().unwrap_or("")
-                    )
-                })
-                .collect()
-        };
-        let mut got = found("match");
+        let mut got = typed_entries(&bundle, "match");
         let mut want: Vec<String> = matches.iter().map(|m| (*m).to_owned()).collect();
         if !query.contains("_sort") {
             got.sort();
@@ -532,7 +517,8 @@ async fn fixture_queries(srv: &Server) -> Vec<String> {
         if got != want {
             failures.push(format!("{query}: matches {got:?}, expected {want:?}"));
         }
-        let got_included: BTreeSet<String> = found("include").into_iter().collect();
+        let got_included: BTreeSet<String> =
+            typed_entries(&bundle, "include").into_iter().collect();
         if got_included != included {
             failures.push(format!(
                 "{query}: includes {got_included:?}, expected {included:?}"

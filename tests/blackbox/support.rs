@@ -354,7 +354,7 @@ impl Drop for Server {
 
 /// A client that keeps no idle connections: each test runs its own runtime, and
 /// a pooled connection would die with the runtime that opened it.
-fn client() -> reqwest::Client {
+pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(300))
         .pool_max_idle_per_host(0)
@@ -479,27 +479,32 @@ pub fn match_ids(bundle: &Value) -> Vec<String> {
 
 /// `Type/id` of a Bundle's entries with `search.mode` `mode`, or bare ids for `match`.
 pub fn entries_with_mode(bundle: &Value, mode: &str) -> Vec<String> {
+    let typed = typed_entries(bundle, mode);
+    if mode != "match" {
+        return typed;
+    }
+    typed
+        .into_iter()
+        .map(|t| t.split_once('/').map_or(t.clone(), |(_, id)| id.to_owned()))
+        .collect()
+}
+
+/// `Type/id` of a Bundle's entries with `search.mode` `mode`, in order.
+pub fn typed_entries(bundle: &Value, mode: &str) -> Vec<String> {
     bundle["entry"]
         .as_array()
-        .map(|entries| {
-            entries
-                .iter()
-                .filter(|e| e["search"]["mode"] == mode)
-                .map(|e| {
-                    let r = &e["resource"];
-                    if mode == "match" {
-                        r["id"].as_str().unwrap_or_default().to_owned()
-                    } else {
-                        format!(
-                            "{}/{}",
-                            r["resourceType"].as_str().unwrap_or_default(),
-                            r["id"].as_str().unwrap_or_default()
-                        )
-                    }
-                })
-                .collect()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["search"]["mode"] == mode)
+        .map(|e| {
+            let r = &e["resource"];
+            format!(
+                "{}/{}",
+                r["resourceType"].as_str().unwrap_or_default(),
+                r["id"].as_str().unwrap_or_default()
+            )
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 /// Sorted copies of `ids`, for comparing result sets.

@@ -191,8 +191,13 @@ impl<'v> Builder<'v> {
         self.values.push(value.into());
     }
 
-    /// Appends `(?, ?, …)` bound to `values`.
+    /// Appends `(?, ?, …)` binding `values`; `(NULL)`, which matches nothing,
+    /// when there are none.
     fn bind_list<T: Into<Value> + Clone>(&mut self, values: &[T]) {
+        if values.is_empty() {
+            self.sql.push_str("(NULL)");
+            return;
+        }
         self.sql.push('(');
         self.sql.push_str(&tuples(values.len(), "?"));
         self.sql.push(')');
@@ -498,11 +503,7 @@ impl<'v> Builder<'v> {
     /// pointing at `target_type/target_id`.
     fn compartment_rows(&mut self, pids: &[i64], target_type: &str, target_id: &str) {
         self.push("x.pid IN ");
-        if pids.is_empty() {
-            self.push("(NULL)");
-        } else {
-            self.bind_list(pids);
-        }
+        self.bind_list(pids);
         self.push(" AND x.target_id = ");
         self.bind(target_id.to_owned());
         self.push(" AND x.target_type = ");
@@ -566,17 +567,9 @@ impl<'v> Builder<'v> {
                     }
                 }
                 self.push("SELECT x.rid FROM resource x WHERE NOT x.deleted AND x.res_type IN ");
-                if types.is_empty() {
-                    self.push("(NULL)");
-                } else {
-                    self.bind_list(&types);
-                }
+                self.bind_list(&types);
                 self.push(" AND x.res_id IN ");
-                if ids.is_empty() {
-                    self.push("(NULL)");
-                } else {
-                    self.bind_list(&ids);
-                }
+                self.bind_list(&ids);
             }
             _ => self.push("SELECT NULL AS rid WHERE 1 = 0"),
         }
@@ -657,11 +650,7 @@ impl<'v> Builder<'v> {
 
     fn bind_pids(&mut self, scope: &[String], param: &str) {
         let pids: Vec<i64> = scope.iter().map(|ty| param_id(ty, param)).collect();
-        if pids.is_empty() {
-            self.push("(NULL)");
-        } else {
-            self.bind_list(&pids);
-        }
+        self.bind_list(&pids);
     }
 
     /// Appends ` AND (…)` restricting resource row `alias` to what the caller
