@@ -11,4 +11,5 @@ pub mod structure;
 
 pub use package::{Package, PackageError, PackageSource};
 pub use registry::{Registry, SearchParam};
+pub use structure::path::{Path, Step};
 pub use structure::StructureValidator;

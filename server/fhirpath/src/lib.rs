@@ -93,6 +93,20 @@ impl Expression {
         eval::Evaluator::run(&self.root, resource, env)
     }
 
+    /// Evaluates with `focus` as the input collection (`$this`), inside `resource`
+    /// (`%resource`), which is `root` itself or a resource `root` contains (`%rootResource`):
+    /// how invariants and slice discriminators are evaluated on an element deep in a resource.
+    /// Build the focus with [`Model::node`].
+    pub fn evaluate_at<'a>(
+        &self,
+        focus: &[Item<'a>],
+        resource: &'a serde_json::Value,
+        root: &'a serde_json::Value,
+        env: &Environment<'a>,
+    ) -> Result<Collection<'a>, Error> {
+        eval::Evaluator::run_at(&self.root, focus, resource, root, env)
+    }
+
     /// Evaluates and reads the result as a Boolean the way invariants and `where()` do: empty
     /// is `None`, a single Boolean is itself, any other single item is `true`.
     pub fn evaluate_bool(

@@ -519,6 +519,33 @@ impl Model {
         id.is_known() && self.derives_from(id, ancestor)
     }
 
+    /// A node of the input for [`crate::Expression::evaluate_at`]: `value` (or, for a
+    /// primitive with only extensions, none) and the `_name` object of a primitive, typed by
+    /// `ty`, a type name or a path into backbone elements (`Patient.contact`). Resources are
+    /// typed by their `resourceType`; an unknown `ty` gives a node that can still be navigated.
+    pub fn node<'a>(
+        &self,
+        value: Option<&'a Json>,
+        extension: Option<&'a Json>,
+        ty: &str,
+    ) -> crate::Item<'a> {
+        let mut steps = ty.split('.');
+        let mut id = self.type_id(steps.next().unwrap_or_default());
+        for step in steps {
+            id = self
+                .member(id, step)
+                .and_then(|(element, _)| element.choices.first())
+                .map_or(TypeId::UNKNOWN, |choice| choice.ty);
+        }
+        crate::Item::Node(crate::eval::typed(
+            self,
+            value,
+            extension,
+            id,
+            self.type_name(id),
+        ))
+    }
+
     /// The FHIR type of element `name` of type `parent_type`, e.g. `("Observation",
     /// "valueQuantity")` gives `Quantity` and `("Patient", "birthDate")` gives `date`.
     /// `parent_type` may be a path into backbone elements (`Patient.contact`). A choice element

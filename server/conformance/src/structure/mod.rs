@@ -7,7 +7,7 @@
 //! builds a location string only for an issue. Terminology bindings,
 //! invariants and profiles are not checked here.
 
-mod path;
+pub mod path;
 mod primitive;
 mod table;
 mod walk;

@@ -7,7 +7,7 @@ use std::fmt::Write;
 /// One step down: an element name, the type picked for a choice element, and
 /// the index when the element repeats.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Step<'a> {
+pub struct Step<'a> {
     /// The element name (without `[x]`), or an unknown JSON property.
     pub name: &'a str,
     /// The type of a choice element, rendered as `.ofType(Quantity)`.
@@ -29,7 +29,7 @@ impl<'a> Step<'a> {
 
 /// The steps from the outermost resource to the current value.
 #[derive(Debug, Default)]
-pub(crate) struct Path<'a> {
+pub struct Path<'a> {
     steps: Vec<Step<'a>>,
 }
 

@@ -21,7 +21,7 @@ use crate::item::{Item, Node, Value};
 use crate::model::{Model, TypeKind};
 use crate::temporal::DateTime;
 
-pub(crate) use navigate::root_item;
+pub(crate) use navigate::{root_item, typed};
 
 /// A collection under construction.
 pub(crate) type Buf<'a> = SmallVec<[Item<'a>; 2]>;
@@ -66,8 +66,10 @@ impl<'s, 'a> Scope<'s, 'a> {
 pub(crate) struct Evaluator<'x, 'a> {
     pub(crate) env: &'x Environment<'a>,
     pub(crate) model: &'a Model,
-    /// `%resource`, `%rootResource` and `%context`.
+    /// `%resource` and `%context`.
     resource: Option<Item<'a>>,
+    /// `%rootResource`: the container of a contained resource, else `%resource`.
+    root_resource: Option<Item<'a>>,
     root_json: Option<&'a Json>,
     /// `now()` is the same throughout one evaluation.
     now: Cell<Option<DateTime>>,
@@ -90,18 +92,31 @@ impl<'x, 'a> Evaluator<'x, 'a> {
         resource: &'a Json,
         env: &'x Environment<'a>,
     ) -> Result<Vec<Item<'a>>> {
+        let root = root_item(env.model, resource);
+        Self::run_at(expr, root.as_slice(), resource, resource, env)
+    }
+
+    /// Evaluates `expr` with `focus` as its input, inside `resource` (`%resource`)
+    /// contained in `root` (`%rootResource`).
+    pub(crate) fn run_at(
+        expr: &Expr,
+        focus: &[Item<'a>],
+        resource: &'a Json,
+        root: &'a Json,
+        env: &'x Environment<'a>,
+    ) -> Result<Vec<Item<'a>>> {
         let model = env.model;
-        let root = root_item(model, resource);
         let evaluator = Evaluator {
             env,
             model,
-            resource: root.clone(),
-            root_json: Some(resource),
+            resource: root_item(model, resource),
+            root_resource: root_item(model, root),
+            root_json: Some(root),
             now: Cell::new(None),
             defined: RefCell::new(Vec::new()),
             defined_count: Cell::new(0),
         };
-        let this: &[Item<'a>] = root.as_slice();
+        let this: &[Item<'a>] = focus;
         let scope = Scope {
             this,
             index: None,
@@ -274,8 +289,12 @@ impl<'x, 'a> Evaluator<'x, 'a> {
 
     fn variable(&self, name: &str, out: &mut Buf<'a>) -> Result<()> {
         match name {
-            "resource" | "rootResource" | "context" => {
+            "resource" | "context" => {
                 out.extend(self.resource.iter().cloned());
+                Ok(())
+            }
+            "rootResource" => {
+                out.extend(self.root_resource.iter().cloned());
                 Ok(())
             }
             _ if self.defined_count.get() > 0

@@ -1,0 +1,116 @@
+//! The profile repository: every StructureDefinition known, by canonical URL
+//! (with and without `|version`), kept as compact JSON text and compiled on
+//! first use. Definitions from packages are added at start-up; those created
+//! over the API are added (or replaced) when they are written.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use serde_json::Value;
+
+use crate::profile::{ExpressionCache, Profile};
+
+/// StructureDefinitions by canonical URL, compiled on demand.
+#[derive(Debug, Default)]
+pub struct Profiles {
+    /// The compact JSON text of each definition, by `url` and `url|version`.
+    texts: RwLock<HashMap<Box<str>, Arc<str>>>,
+    /// The URL of each base type's definition, by type name.
+    base: RwLock<HashMap<Box<str>, Box<str>>>,
+    /// Definitions compiled so far, by the URL they were asked for.
+    compiled: RwLock<HashMap<Box<str>, Option<Arc<Profile>>>>,
+    /// Compiled invariants and discriminator paths, shared by every profile.
+    expressions: Mutex<ExpressionCache>,
+}
+
+impl Profiles {
+    /// A repository holding `definitions` (StructureDefinitions; other
+    /// resources are ignored). A later definition of the same URL wins.
+    pub fn new<'a>(definitions: impl IntoIterator<Item = &'a Value>) -> Profiles {
+        let profiles = Profiles::default();
+        for definition in definitions {
+            profiles.add(definition);
+        }
+        profiles
+    }
+
+    /// Adds or replaces `definition` if it is a StructureDefinition with a URL;
+    /// returns whether it was one.
+    pub fn add(&self, definition: &Value) -> bool {
+        if definition.get("resourceType").and_then(Value::as_str) != Some("StructureDefinition") {
+            return false;
+        }
+        let Some(url) = definition.get("url").and_then(Value::as_str) else {
+            return false;
+        };
+        let text: Arc<str> = definition.to_string().into();
+        let mut keys: Vec<Box<str>> = vec![url.into()];
+        if let Some(version) = definition.get("version").and_then(Value::as_str) {
+            keys.push(format!("{url}|{version}").into());
+        }
+        let is_base = matches!(
+            definition.get("derivation").and_then(Value::as_str),
+            Some("specialization") | None
+        ) && url.starts_with("http://hl7.org/fhir/StructureDefinition/")
+            && definition.get("kind").and_then(Value::as_str) != Some("logical");
+        if is_base {
+            if let Some(ty) = definition.get("type").and_then(Value::as_str) {
+                write(&self.base).insert(ty.into(), url.into());
+            }
+        }
+        let mut compiled = write(&self.compiled);
+        let mut texts = write(&self.texts);
+        for key in keys {
+            compiled.remove(&key);
+            texts.insert(key, text.clone());
+        }
+        true
+    }
+
+    /// Whether a definition with this canonical URL (optionally `|version`) is known.
+    pub fn contains(&self, url: &str) -> bool {
+        read(&self.texts).contains_key(url)
+    }
+
+    /// The compiled definition with canonical URL `url` (optionally `|version`).
+    pub fn get(&self, url: &str) -> Option<Arc<Profile>> {
+        if let Some(found) = read(&self.compiled).get(url) {
+            return found.clone();
+        }
+        let text = read(&self.texts).get(url).cloned();
+        let profile = text.and_then(|text| {
+            let definition: Value = serde_json::from_str(&text).ok()?;
+            let mut expressions = self
+                .expressions
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            Profile::compile(&definition, &mut expressions).map(Arc::new)
+        });
+        write(&self.compiled).insert(url.into(), profile.clone());
+        profile
+    }
+
+    /// The compiled base definition of type `name` (`Patient`, `Quantity`, `string`).
+    pub fn base(&self, name: &str) -> Option<Arc<Profile>> {
+        let url = read(&self.base).get(name).cloned()?;
+        self.get(&url)
+    }
+
+    /// The canonical URL of every definition held.
+    pub fn urls(&self) -> Vec<Box<str>> {
+        read(&self.texts)
+            .keys()
+            .filter(|k| !k.contains('|'))
+            .cloned()
+            .collect()
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
