@@ -16,7 +16,7 @@ use tillit_interactions::store::{HistoryScope, Reader};
 use tillit_interactions::subset::Subset;
 use tillit_interactions::{
     capabilities, conditional::parse_query, create, delete, everything, history, parse_json, patch,
-    read, search, transaction, update, vread, Error,
+    read, search, transaction, update, validate, vread, Error,
 };
 use tillit_model::{Id, Instant, Issue, IssueType, ResourceKey, VersionId};
 
@@ -57,6 +57,7 @@ pub fn fhir_routes() -> Router<Arc<AppState>> {
             "/fhir/{type}/{id}",
             only(
                 get(instance_read)
+                    .post(type_operation)
                     .put(instance_update)
                     .delete(instance_delete)
                     .patch(instance_patch),
@@ -305,12 +306,65 @@ async fn compartment_or_operation(
     compartment_or_operation_with(&app, &t, &id, &tail, &req.params, &req).await
 }
 
+/// `POST [base]/Patient/$validate`: the one type-level operation, on the
+/// route of `[type]/[id]`.
+async fn type_operation(
+    State(app): Shared,
+    FhirPath((t, operation)): FhirPath<(String, String)>,
+    req: FhirRequest,
+    body: RawBody,
+) -> Result<Response> {
+    if operation != "$validate" {
+        return Err(Failure::Status(
+            StatusCode::METHOD_NOT_ALLOWED,
+            IssueType::NotSupported,
+            format!("POST {t}/{operation} is not an interaction or operation of this server"),
+        ));
+    }
+    run_validate(&app, &t, None, &req, Some(body)).await
+}
+
+/// `$validate` on a type or an instance: 200 with the OperationOutcome.
+async fn run_validate(
+    app: &AppState,
+    t: &str,
+    id: Option<&str>,
+    req: &FhirRequest,
+    body: Option<RawBody>,
+) -> Result<Response> {
+    let body = match body {
+        Some(body) => {
+            let bytes = body.map_err(body_refused)?;
+            if !bytes.iter().all(u8::is_ascii_whitespace) {
+                check_content_type(&req.headers, false)?;
+            }
+            Some(bytes)
+        }
+        None => None,
+    };
+    let request = validate::Request {
+        resource_type: t,
+        id,
+        body: body.as_deref(),
+        params: &req.params,
+    };
+    let outcome = validate::validate(&app.repo, &request).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        outcome.to_string(),
+        &req.negotiated,
+    ))
+}
+
 async fn compartment_or_operation_post(
     State(app): Shared,
     FhirPath((t, id, tail)): FhirPath<(String, String, String)>,
     req: FhirRequest,
     body: RawBody,
 ) -> Result<Response> {
+    if tail == "$validate" {
+        return run_validate(&app, &t, Some(&id), &req, Some(body)).await;
+    }
     let params = if tail == "$everything" {
         req.params.clone()
     } else {
@@ -340,6 +394,7 @@ async fn compartment_or_operation_with(
             let body = everything::everything(&app.repo, &request).await?;
             Ok(bundle_response(body, req))
         }
+        "$validate" => run_validate(app, t, Some(id), req, None).await,
         op if op.starts_with('$') => Err(Failure::Status(
             StatusCode::NOT_FOUND,
             IssueType::NotSupported,

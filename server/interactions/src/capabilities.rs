@@ -96,6 +96,10 @@ fn resource_capabilities(repo: &Repository, resource_type: &str) -> Value {
         "conditionalDelete": "multiple",
         "searchInclude": includes,
         "searchParam": search_params,
+        "operation": [{
+            "name": "validate",
+            "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+        }],
     })
 }
 

@@ -56,7 +56,7 @@ pub async fn create_in(
     // An id that exists already has a version 1: the store's unique key turns
     // the write into a 409 without a look-up first.
     let key = ResourceKey::new(resource_type, id.unwrap_or_else(new_id));
-    repo.activate_if_search_parameter(&key.resource_type, &resource);
+    repo.activate_if_definition(&key.resource_type, &resource);
     write_version(
         repo,
         txn,

@@ -25,11 +25,13 @@ pub mod subset;
 pub mod text;
 pub mod transaction;
 pub mod update;
+pub mod validate;
 pub mod vread;
 
 use std::sync::{Arc, RwLock};
 
 use index::SearchIndex;
+pub use validate::WritePolicy;
 
 pub use error::Error;
 pub use resource::{parse_json, Written};
@@ -47,6 +49,10 @@ pub struct Repository {
     pub registry: Arc<Registry>,
     /// The structural checker run on every write.
     pub validator: Arc<StructureValidator>,
+    /// The profile validator (`$validate`, and writes when the policy asks).
+    pub validation: tillit_validation::Validator,
+    /// What writes are validated against beyond the base structure.
+    pub write_policy: Arc<WritePolicy>,
     /// The public FHIR base URL, such as `http://127.0.0.1:8080/fhir`.
     pub base_url: String,
     /// The active search parameters; replaced when a SearchParameter is written.
@@ -60,10 +66,10 @@ impl Repository {
     pub fn new(
         store: store::Store,
         registry: Arc<Registry>,
-        validator: Arc<StructureValidator>,
-        model: Arc<tillit_fhirpath::Model>,
+        validation: tillit_validation::Validator,
         base_url: String,
     ) -> Repository {
+        let model = validation.model.clone();
         let types: Vec<String> = registry.resource_types().map(str::to_owned).collect();
         let index = SearchIndex::new(
             model,
@@ -74,11 +80,19 @@ impl Repository {
         Repository {
             store,
             registry,
-            validator,
+            validator: validation.structure.clone(),
+            validation,
+            write_policy: Arc::new(WritePolicy::default()),
             base_url,
             search_index: Arc::new(RwLock::new(Arc::new(index))),
             text: None,
         }
+    }
+
+    /// The same repository with writes validated by `policy`.
+    pub fn with_write_policy(mut self, policy: WritePolicy) -> Repository {
+        self.write_policy = Arc::new(policy);
+        self
     }
 
     /// The search parameters active now.
@@ -89,11 +103,16 @@ impl Repository {
             .clone()
     }
 
-    /// Activates `resource` when it is a SearchParameter written by a client
-    /// (package installs bring definitions the registry has already).
-    pub fn activate_if_search_parameter(&self, resource_type: &str, resource: &serde_json::Value) {
-        if resource_type == "SearchParameter" {
-            self.activate_search_parameter(resource);
+    /// Activates `resource` when it is a definition written by a client: a
+    /// SearchParameter becomes searchable, a StructureDefinition usable as a
+    /// profile (package installs bring definitions the server has already).
+    pub fn activate_if_definition(&self, resource_type: &str, resource: &serde_json::Value) {
+        match resource_type {
+            "SearchParameter" => self.activate_search_parameter(resource),
+            "StructureDefinition" => {
+                self.validation.profiles.add(resource);
+            }
+            _ => {}
         }
     }
 

@@ -83,34 +83,42 @@ pub async fn is_current(repo: &Repository) -> Result<bool, Error> {
     Ok(stored.as_deref() == Some(repo.search_index().fingerprint().as_str()))
 }
 
-/// Loads the SearchParameters created on this server (those not in a loaded
-/// package) into the active index, so they survive restarts.
-pub async fn activate_stored_parameters(repo: &Repository) -> Result<usize, Error> {
-    let mut query = tillit_store::SearchQuery::of_type("SearchParameter");
-    query.count = 500;
+/// Activates the definitions clients created (SearchParameters, whose values
+/// the index holds already, and StructureDefinitions, usable as profiles);
+/// returns how many SearchParameters that was.
+pub async fn activate_stored_definitions(repo: &Repository) -> Result<usize, Error> {
     let mut activated = 0;
-    loop {
-        let page = repo.store.search(&query).await?;
-        for found in &page.matches {
-            if let Some(resource) = found
-                .stored
-                .content
-                .as_deref()
-                .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
-            {
+    for resource_type in ["SearchParameter", "StructureDefinition"] {
+        let mut query = tillit_store::SearchQuery::of_type(resource_type);
+        query.count = 500;
+        loop {
+            let page = repo.store.search(&query).await?;
+            for found in &page.matches {
+                let Some(resource) = found
+                    .stored
+                    .content
+                    .as_deref()
+                    .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
+                else {
+                    continue;
+                };
                 let url = resource
                     .get("url")
                     .and_then(serde_json::Value::as_str)
                     .unwrap_or_default();
-                if !repo.registry.is_package_search_parameter(url) {
-                    repo.activate_search_parameter(&resource);
-                    activated += 1;
+                if resource_type == "SearchParameter" {
+                    if !repo.registry.is_package_search_parameter(url) {
+                        repo.activate_search_parameter(&resource);
+                        activated += 1;
+                    }
+                } else if !repo.validation.profiles.contains(url) {
+                    repo.validation.profiles.add(&resource);
                 }
             }
-        }
-        match page.next {
-            Some(next) => query.cursor = Some(next),
-            None => break,
+            match page.next {
+                Some(next) => query.cursor = Some(next),
+                None => break,
+            }
         }
     }
     Ok(activated)

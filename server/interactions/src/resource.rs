@@ -68,6 +68,7 @@ pub(crate) fn check(
     if issues.iter().any(Issue::is_error) {
         return Err(Error::Unprocessable(issues));
     }
+    crate::validate::check_write(repo, &resource_type, resource)?;
     Ok(resource_type)
 }
 

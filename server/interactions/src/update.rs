@@ -60,7 +60,7 @@ pub async fn update_in(
         Some((version, deleted)) => (version.next(), deleted),
         None => (VersionId::FIRST, true),
     };
-    repo.activate_if_search_parameter(&key.resource_type, &resource);
+    repo.activate_if_definition(&key.resource_type, &resource);
     write_version(repo, txn, key, resource, version, method, created).await
 }
 

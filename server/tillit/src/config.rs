@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use tillit_interactions::WritePolicy;
 
 /// Command-line flags; each overrides the same setting from the environment and the file.
 #[derive(clap::Args, Debug, Default)]
@@ -42,6 +43,14 @@ pub struct Flags {
     /// Extra FHIR packages (.tgz or folder), comma-separated [env: TILLIT_PACKAGES]
     #[arg(long, global = true, value_delimiter = ',')]
     packages: Option<Vec<PathBuf>>,
+    /// What writes are validated against: `structure` (the base definitions) or
+    /// `declared-profiles` (also each resource's meta.profile) [env: TILLIT_VALIDATE_WRITES] [default: structure]
+    #[arg(long, global = true)]
+    validate_writes: Option<String>,
+    /// Profiles every written resource of a type must conform to, as TYPE=URL, comma-separated
+    /// [env: TILLIT_REQUIRE_PROFILES]
+    #[arg(long, global = true, value_delimiter = ',')]
+    require_profiles: Option<Vec<String>>,
 }
 
 /// The same settings as read from a TOML file.
@@ -58,6 +67,8 @@ struct FileSettings {
     read_cache_mb: Option<u64>,
     log_format: Option<String>,
     packages: Option<Vec<PathBuf>>,
+    validate_writes: Option<String>,
+    require_profiles: Option<Vec<String>>,
 }
 
 /// The resolved configuration.
@@ -84,6 +95,8 @@ pub struct Config {
     pub json_logs: bool,
     /// Extra packages to load.
     pub packages: Vec<PathBuf>,
+    /// What writes are validated against beyond the base structure.
+    pub write_policy: WritePolicy,
 }
 
 /// Why the configuration cannot be used.
@@ -162,6 +175,18 @@ impl Config {
         }
         let env_packages =
             env("TILLIT_PACKAGES").map(|v| v.split(',').map(PathBuf::from).collect());
+        let write_policy = write_policy(
+            pick(
+                flags.validate_writes.clone(),
+                env("TILLIT_VALIDATE_WRITES"),
+                file.validate_writes,
+            ),
+            pick(
+                flags.require_profiles.clone(),
+                env("TILLIT_REQUIRE_PROFILES").map(|v| v.split(',').map(str::to_owned).collect()),
+                file.require_profiles,
+            ),
+        )?;
         Ok(Config {
             listen,
             base_url,
@@ -189,8 +214,42 @@ impl Config {
             .unwrap_or(64),
             json_logs: log_format == "json",
             packages: pick(flags.packages.clone(), env_packages, file.packages).unwrap_or_default(),
+            write_policy,
         })
     }
+}
+
+/// The write policy from its two settings.
+fn write_policy(
+    mode: Option<String>,
+    required: Option<Vec<String>>,
+) -> Result<WritePolicy, ConfigError> {
+    let declared_profiles = match mode.as_deref() {
+        None | Some("structure") => false,
+        Some("declared-profiles") => true,
+        Some(other) => {
+            return Err(ConfigError::Invalid(format!(
+                "validate-writes '{other}' must be structure or declared-profiles"
+            )))
+        }
+    };
+    let mut policy = WritePolicy {
+        declared_profiles,
+        ..WritePolicy::default()
+    };
+    for entry in required.unwrap_or_default() {
+        let Some((resource_type, url)) = entry.split_once('=') else {
+            return Err(ConfigError::Invalid(format!(
+                "require-profiles '{entry}' must be TYPE=URL, such as Patient=http://hl7.org/fhir/uv/ips/StructureDefinition/Patient-uv-ips"
+            )));
+        };
+        policy
+            .required
+            .entry(resource_type.trim().to_owned())
+            .or_default()
+            .push(url.trim().to_owned());
+    }
+    Ok(policy)
 }
 
 /// The first setting present, in precedence order.

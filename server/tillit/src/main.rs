@@ -7,6 +7,7 @@ mod import;
 mod reindex;
 mod serve;
 mod startup;
+mod validate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,6 +57,22 @@ enum Command {
         #[arg(long, short)]
         resource: PathBuf,
     },
+    /// Validate resources (JSON files, Bundles, NDJSON, folders of them) against
+    /// their definitions, declared profiles and --profile; exit status 1 on errors.
+    Validate {
+        /// Files or folders to validate.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// A profile (canonical URL) every resource must conform to; repeatable.
+        #[arg(long)]
+        profile: Vec<String>,
+        /// Extra FHIR packages (.tgz or folder) to take definitions from; repeatable.
+        #[arg(long)]
+        package: Vec<PathBuf>,
+        /// Write the outcome (an OperationOutcome, or a Bundle of them) to this file.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -81,6 +98,24 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let Command::Validate {
+        paths,
+        profile,
+        package,
+        output,
+    } = &cli.command
+    {
+        let mut config = config.clone();
+        config.packages.extend(package.iter().cloned());
+        return match validate::run(&config, paths, profile, output.as_deref()) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(err) => {
+                eprintln!("tillit: {err}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -100,7 +135,7 @@ fn main() -> ExitCode {
                 stop_on_error,
             } => import::import(&config, &paths, stop_on_error).await,
             Command::Reindex => reindex::run(&config).await,
-            Command::Fhirpath { .. } => Ok(()),
+            Command::Fhirpath { .. } | Command::Validate { .. } => Ok(()),
         }
     });
     match result {

@@ -8,14 +8,19 @@ use tillit_conformance::{Package, PackageSource, Registry, StructureValidator};
 use tillit_fhirpath::Model;
 use tillit_interactions::store::{Store, StoreOptions};
 use tillit_interactions::{packages, reindex, Repository};
+use tillit_validation::{Profiles, Validator};
 
 use crate::config::Config;
 
 /// The packages built into the binary, so the server works offline.
-const BUILT_IN: [(&str, &[u8]); 2] = [
+const BUILT_IN: [(&str, &[u8]); 3] = [
     (
         "hl7.fhir.r4.core-4.0.1.tgz",
         include_bytes!("../../../profiles/hl7.fhir.r4.core-4.0.1.tgz"),
+    ),
+    (
+        "hl7.fhir.uv.extensions.r4-5.3.0-ballot-tc1.tgz",
+        include_bytes!("../../../profiles/hl7.fhir.uv.extensions.r4-5.3.0-ballot-tc1.tgz"),
     ),
     (
         "hl7.fhir.uv.ips-2.0.0.tgz",
@@ -62,10 +67,9 @@ pub fn init_tracing(config: &Config) {
 pub async fn repository(config: &Config) -> Result<Repository, StartupError> {
     let started = Instant::now();
     let extra = config.packages.clone();
-    let (registry, validator, model) =
-        tokio::task::spawn_blocking(move || load_definitions(&extra))
-            .await
-            .map_err(|e| StartupError::Other(format!("package loading failed: {e}")))??;
+    let (registry, validation) = tokio::task::spawn_blocking(move || load_definitions(&extra))
+        .await
+        .map_err(|e| StartupError::Other(format!("package loading failed: {e}")))??;
     tracing::info!(
         packages = registry.packages().len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -80,13 +84,13 @@ pub async fn repository(config: &Config) -> Result<Repository, StartupError> {
     let repo = Repository::new(
         store,
         Arc::new(registry),
-        Arc::new(validator),
-        Arc::new(model),
+        validation,
         config.base_url.clone(),
-    );
+    )
+    .with_write_policy(config.write_policy.clone());
     let fresh = repo.store.count_current().await? == 0;
     let installed = packages::install(&repo).await?;
-    let custom = reindex::activate_stored_parameters(&repo).await?;
+    let custom = reindex::activate_stored_definitions(&repo).await?;
     if fresh {
         // Everything in a new database was indexed as it was written.
         reindex::mark_current(&repo).await?;
@@ -113,10 +117,11 @@ pub async fn repository(config: &Config) -> Result<Repository, StartupError> {
 }
 
 /// Reads the packages (only their StructureDefinitions and SearchParameters),
-/// builds the registry and the validator, and lets go of the definitions.
-fn load_definitions(
+/// builds the registry and the validators, and lets go of the definitions
+/// (the profile repository keeps the StructureDefinitions as text).
+pub fn load_definitions(
     extra: &[std::path::PathBuf],
-) -> Result<(Registry, StructureValidator, Model), StartupError> {
+) -> Result<(Registry, Validator), StartupError> {
     let sources = BUILT_IN
         .iter()
         .map(|(label, bytes)| PackageSource::Static(label, bytes))
@@ -130,18 +135,20 @@ fn load_definitions(
     let loaded = sources
         .map(|source| Package::read(&source, &wanted))
         .collect::<Result<Vec<_>, _>>()?;
+    let profiles = Profiles::new(loaded.iter().flat_map(|(_, resources)| resources));
     let mut registry = Registry::new(loaded);
-    let validator = StructureValidator::new(&registry);
+    let structure = StructureValidator::new(&registry);
     let model = Model::from_definitions(registry.base_definitions().map(|(_, sd)| sd));
     registry.release_definitions();
     release_freed_memory();
-    Ok((registry, validator, model))
+    let validation = Validator::new(Arc::new(structure), Arc::new(profiles), Arc::new(model));
+    Ok((registry, validation))
 }
 
 /// The FHIRPath type model of the configured packages, without a database.
-pub fn fhirpath_model(config: &Config) -> Result<Model, StartupError> {
-    let (_, _, model) = load_definitions(&config.packages)?;
-    Ok(model)
+pub fn fhirpath_model(config: &Config) -> Result<Arc<Model>, StartupError> {
+    let (_, validation) = load_definitions(&config.packages)?;
+    Ok(validation.model)
 }
 
 /// Returns the memory freed after start-up to the operating system: parsing

@@ -18,6 +18,7 @@
 //! wait for the terminology service.
 
 mod compare;
+mod position;
 mod profile;
 mod repository;
 mod walk;
@@ -29,6 +30,7 @@ use tillit_conformance::StructureValidator;
 use tillit_fhirpath::Model;
 use tillit_model::{Issue, IssueSeverity, IssueType};
 
+pub use position::locate;
 pub use profile::Profile;
 pub use repository::Profiles;
 use walk::{declared_profiles, Walk};
@@ -67,6 +69,18 @@ impl Validator {
         if issues.iter().any(|i| i.severity == IssueSeverity::Fatal) {
             return issues;
         }
+        for issue in self.profile_issues(resource, profiles) {
+            if !issues.contains(&issue) {
+                issues.push(issue);
+            }
+        }
+        issues
+    }
+
+    /// What [`Validator::validate`] finds beyond the structural check, for
+    /// callers that have run that check already.
+    pub fn profile_issues(&self, resource: &Value, profiles: &[&str]) -> Vec<Issue> {
+        let mut issues = Vec::new();
         let Some(resource_type) = resource.get("resourceType").and_then(Value::as_str) else {
             return issues;
         };
@@ -108,11 +122,7 @@ impl Validator {
                 walk.resource(resource, &base);
             }
         }
-        for issue in walk.finish() {
-            if !issues.contains(&issue) {
-                issues.push(issue);
-            }
-        }
+        issues.extend(walk.finish());
         issues
     }
 }

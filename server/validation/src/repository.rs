@@ -43,7 +43,12 @@ impl Profiles {
         let Some(url) = definition.get("url").and_then(Value::as_str) else {
             return false;
         };
-        let text: Arc<str> = definition.to_string().into();
+        let text: Arc<str> = match definition.as_object() {
+            Some(object) => serde_json::to_string(&WithoutNarrative(object))
+                .unwrap_or_else(|_| definition.to_string())
+                .into(),
+            None => return false,
+        };
         let mut keys: Vec<Box<str>> = vec![url.into()];
         if let Some(version) = definition.get("version").and_then(Value::as_str) {
             keys.push(format!("{url}|{version}").into());
@@ -113,4 +118,21 @@ fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A StructureDefinition without what validation never reads (its narrative
+/// and differential), serialised without copying the rest.
+struct WithoutNarrative<'a>(&'a serde_json::Map<String, Value>);
+
+impl serde::Serialize for WithoutNarrative<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in self.0 {
+            if key != "text" && key != "differential" {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
 }
