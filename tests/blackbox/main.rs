@@ -22,3 +22,4 @@ mod search_paging;
 mod search_relations;
 mod search_values;
 mod tidy;
+mod validate;
