@@ -69,11 +69,7 @@ impl Validator {
         if issues.iter().any(|i| i.severity == IssueSeverity::Fatal) {
             return issues;
         }
-        for issue in self.profile_issues(resource, profiles) {
-            if !issues.contains(&issue) {
-                issues.push(issue);
-            }
-        }
+        issues.extend(self.profile_issues(resource, profiles));
         issues
     }
 

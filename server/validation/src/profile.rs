@@ -139,6 +139,11 @@ pub(crate) struct ElementDef {
     pub children: Vec<usize>,
     /// The slices of this element, in snapshot order.
     pub slices: Vec<usize>,
+    /// The children's JSON names (choice stems for choices) with their
+    /// positions in `children`, sorted by name.
+    names: Vec<(Box<str>, usize)>,
+    /// The positions in `children` of the choice elements.
+    choices: Vec<usize>,
     /// For `contentReference` elements: the element whose children apply.
     pub content_reference: Option<usize>,
 }
@@ -209,6 +214,24 @@ impl Profile {
                 elements[parent].children.push(child);
             }
         }
+        for index in 0..elements.len() {
+            let mut names: Vec<(Box<str>, usize)> = elements[index]
+                .children
+                .iter()
+                .enumerate()
+                .map(|(position, &c)| (elements[c].name.clone(), position))
+                .collect();
+            names.sort();
+            let choices = elements[index]
+                .children
+                .iter()
+                .enumerate()
+                .filter(|(_, &c)| elements[c].choice)
+                .map(|(position, _)| position)
+                .collect();
+            elements[index].names = names;
+            elements[index].choices = choices;
+        }
         for (index, element) in raw.iter().enumerate() {
             let reference = element
                 .get("contentReference")
@@ -226,9 +249,57 @@ impl Profile {
         })
     }
 
+    /// A quick test before a whole walk, for slicing by profile: `false` when
+    /// a direct child of the resource with a fixed value or pattern in this
+    /// profile (such as `Observation.code`) does not match, so the value cannot conform.
+    pub(crate) fn may_match(&self, value: &Value) -> bool {
+        let Some(object) = value.as_object() else {
+            return true;
+        };
+        self.elements[0].children.iter().all(|&child| {
+            let def = &self.elements[child];
+            if def.choice || (def.fixed.is_none() && def.pattern.is_none()) {
+                return true;
+            }
+            let Some(found) = object.get(&*def.name) else {
+                return def.min == 0;
+            };
+            let values: &[Value] = match found {
+                Value::Array(items) => items,
+                single => std::slice::from_ref(single),
+            };
+            values.iter().all(|v| match (&def.fixed, &def.pattern) {
+                (Some(fixed), _) => crate::compare::equals_fixed(v, fixed),
+                (None, Some(pattern)) => crate::compare::matches_pattern(v, pattern),
+                (None, None) => true,
+            })
+        })
+    }
+
     /// The element at `index`.
     pub(crate) fn element(&self, index: usize) -> &ElementDef {
         &self.elements[index]
+    }
+
+    /// The position in `parent`'s children of the element a JSON property
+    /// (without `_`) names: by name, or for a choice by its stem and a type suffix.
+    pub(crate) fn child_position(&self, parent: usize, property: &str) -> Option<usize> {
+        let def = &self.elements[parent];
+        if let Ok(found) = def
+            .names
+            .binary_search_by(|(name, _)| (**name).cmp(property))
+        {
+            let position = def.names[found].1;
+            if !self.elements[def.children[position]].choice {
+                return Some(position);
+            }
+        }
+        def.choices.iter().copied().find(|&position| {
+            let stem = &*self.elements[def.children[position]].name;
+            property
+                .strip_prefix(stem)
+                .is_some_and(|suffix| suffix.starts_with(|c: char| c.is_ascii_uppercase()))
+        })
     }
 
     /// The element whose children apply to `index`'s values (itself, or the
@@ -338,6 +409,8 @@ fn compile_element(element: &Value, expressions: &mut ExpressionCache) -> Elemen
             .map(|s| compile_slicing(s, expressions)),
         children: Vec::new(),
         slices: Vec::new(),
+        names: Vec::new(),
+        choices: Vec::new(),
         content_reference: None,
     }
 }

@@ -3,7 +3,7 @@
 //! profiles, extensions and nested resources, and collecting every issue.
 //! <https://hl7.org/fhir/R4/validation.html>
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -36,6 +36,10 @@ struct Found<'v, 'p> {
     ty: &'p str,
 }
 
+/// Where a discriminator path leads in a slice's definition: a profile and
+/// one of its elements; `None` when the path leads nowhere.
+type Target = Option<(Arc<Profile>, usize)>;
+
 /// Deepest nesting of profiles followed (types within types): far beyond any
 /// real resource, it stops a recursive definition from looping.
 const MAX_DEPTH: usize = 200;
@@ -51,9 +55,24 @@ pub(crate) struct Walk<'v> {
     /// The Bundles being walked, innermost last, for references by `fullUrl`.
     bundles: Vec<&'v Value>,
     /// Whether a value conforms to a profile, by the value's address and the
-    /// profile's URL: slicing by profile asks the same question again and again.
-    conformance: HashMap<(usize, Box<str>), bool>,
+    /// profile's URL: slicing by profile asks the same question again and
+    /// again, and nested walks share the answers.
+    conformance: HashMap<(usize, Box<str>), Conformance>,
+    /// Location and text of every issue recorded, to record each once.
+    reported: HashSet<(String, String)>,
+    /// Whether the walk only asks if the value conforms: it stops at the first error.
+    first_error_only: bool,
+    /// Whether an error has been found (and, with `first_error_only`, the walk stops).
+    failed: bool,
     depth: usize,
+}
+
+/// Whether a value conforms to a profile and, when its walk ran at the
+/// value's own location, the issues it found there.
+#[derive(Clone, Debug)]
+struct Conformance {
+    conforms: bool,
+    issues: Option<Vec<Issue>>,
 }
 
 impl<'v> Walk<'v> {
@@ -66,6 +85,9 @@ impl<'v> Walk<'v> {
             resources: Vec::new(),
             bundles: Vec::new(),
             conformance: HashMap::new(),
+            reported: HashSet::new(),
+            first_error_only: false,
+            failed: false,
             depth: 0,
         }
     }
@@ -73,13 +95,6 @@ impl<'v> Walk<'v> {
     /// The issues found.
     pub fn finish(self) -> Vec<Issue> {
         self.issues
-    }
-
-    /// Whether an error has been found.
-    fn has_errors(&self) -> bool {
-        self.issues
-            .iter()
-            .any(|i| matches!(i.severity, IssueSeverity::Error | IssueSeverity::Fatal))
     }
 
     /// Checks `resource` (outermost) against `profile`.
@@ -120,7 +135,7 @@ impl<'v> Walk<'v> {
 
     /// Checks one value against element `index` of `profile`; `ty` is its type code.
     fn element(&mut self, profile: &Arc<Profile>, index: usize, node: Node<'v>, ty: &str) {
-        if self.depth >= MAX_DEPTH {
+        if self.depth >= MAX_DEPTH || (self.failed && self.first_error_only) {
             return;
         }
         self.depth += 1;
@@ -250,7 +265,12 @@ impl<'v> Walk<'v> {
         let contained = &*def.name == "contained";
         self.in_resource(resource, contained, |walk| {
             for profile in &wanted {
-                walk.element(profile, 0, Node::of(resource), resource_type);
+                let key = (resource as *const Value as usize, profile.url.clone());
+                let known = walk.conformance.get(&key).and_then(|c| c.issues.clone());
+                match known {
+                    Some(issues) => issues.into_iter().for_each(|i| walk.push(i)),
+                    None => walk.element(profile, 0, Node::of(resource), resource_type),
+                }
             }
         });
     }
@@ -266,12 +286,20 @@ impl<'v> Walk<'v> {
         let Some(object) = object else {
             return;
         };
-        for &child in &profile.element(parent).children {
+        let children = &profile.element(parent).children;
+        let mut keys: Vec<Vec<&'v str>> = vec![Vec::new(); children.len()];
+        for key in object.keys() {
+            let bare = key.strip_prefix('_').unwrap_or(key);
+            if let Some(position) = profile.child_position(parent, bare) {
+                keys[position].push(key);
+            }
+        }
+        for (position, &child) in children.iter().enumerate() {
             let def = profile.element(child);
             if primitive && &*def.name == "value" {
                 continue;
             }
-            let found = self.gather(profile, object, def);
+            let found = self.gather(profile, object, &keys[position], def);
             let assigned = match &def.slicing {
                 Some(slicing) if !def.slices.is_empty() => {
                     self.slice(profile, child, slicing, &found)
@@ -291,15 +319,20 @@ impl<'v> Walk<'v> {
         }
     }
 
-    /// The values of element `def` in `object`, in document order.
+    /// The values of element `def` in `object`, whose properties `keys` name
+    /// it, in document order.
     fn gather<'p>(
         &mut self,
         profile: &Profile,
         object: &'v Map<String, Value>,
+        keys: &[&'v str],
         def: &'p ElementDef,
     ) -> Vec<Found<'v, 'p>> {
         let mut found = Vec::new();
-        for (key, value) in object {
+        for &key in keys {
+            let Some(value) = object.get(key) else {
+                continue;
+            };
             let bare = key.strip_prefix('_').unwrap_or(key);
             if bare.len() != key.len() && object.contains_key(bare) {
                 continue;
@@ -420,9 +453,44 @@ impl<'v> Walk<'v> {
         let def = profile.element(sliced);
         let mut assigned = vec![sliced; found.len()];
         let mut position = vec![usize::MAX; found.len()];
+        // What each slice's discriminators compare with, found once per slicing;
+        // what each value gives at each discriminator path, evaluated once per value.
+        let targets: Vec<Vec<Target>> = def
+            .slices
+            .iter()
+            .map(|&slice| {
+                slicing
+                    .discriminators
+                    .iter()
+                    .map(|d| self.discriminator_target(profile, slice, &d.path))
+                    .collect()
+            })
+            .collect();
+        let validator = self.validator;
+        let (resource, root) = self.current_resource();
+        let resolver = self.bundles.last().map(|b| BundleResolver(b));
+        let mut env = Environment::new(&validator.model);
+        if let Some(resolver) = &resolver {
+            env = env.with_resolver(resolver);
+        }
         for (i, item) in found.iter().enumerate() {
+            if slicing.discriminators.is_empty() {
+                break;
+            }
+            let ty = Self::fhirpath_type(profile, sliced, item.ty);
+            let focus = [validator
+                .model
+                .node(item.node.value, item.node.extension, ty)];
+            let values: Vec<Option<Vec<Item<'_>>>> = slicing
+                .discriminators
+                .iter()
+                .map(|d| {
+                    let expression = d.expression.as_ref()?;
+                    expression.evaluate_at(&focus, resource, root, &env).ok()
+                })
+                .collect();
             for (k, &slice) in def.slices.iter().enumerate() {
-                if self.in_slice(profile, slice, slicing, item) {
+                if self.in_slice(&targets[k], slicing, item, &values) {
                     assigned[i] = slice;
                     position[i] = k;
                     break;
@@ -501,42 +569,25 @@ impl<'v> Walk<'v> {
         assigned
     }
 
-    /// Whether `item` belongs to slice `slice` by every discriminator.
-    fn in_slice(
+    /// Whether `item` belongs to the slice whose discriminators reach
+    /// `targets`, given what the item gives at each discriminator path (`values`).
+    fn in_slice<'x>(
         &mut self,
-        profile: &Arc<Profile>,
-        slice: usize,
+        targets: &[Target],
         slicing: &Slicing,
         item: &Found<'v, '_>,
-    ) -> bool {
-        if slicing.discriminators.is_empty() {
-            return false;
-        }
-        let model = &self.validator.model;
-        let focus = [model.node(
-            item.node.value,
-            item.node.extension,
-            &self.fhirpath_type(profile, slice, item.ty),
-        )];
-        let (resource, root) = self.current_resource();
-        let resolver = self.bundles.last().map(|b| BundleResolver(b));
-        for discriminator in &slicing.discriminators {
-            let Some(expression) = &discriminator.expression else {
+        values: &[Option<Vec<Item<'x>>>],
+    ) -> bool
+    where
+        'v: 'x,
+    {
+        for ((discriminator, target), values) in
+            slicing.discriminators.iter().zip(targets).zip(values)
+        {
+            let (Some((target_profile, target)), Some(values)) = (target, values) else {
                 return false;
             };
-            let Some((target_profile, target)) =
-                self.discriminator_target(profile, slice, &discriminator.path)
-            else {
-                return false;
-            };
-            let target_def = target_profile.element(target);
-            let mut env = Environment::new(model);
-            if let Some(resolver) = &resolver {
-                env = env.with_resolver(resolver);
-            }
-            let Ok(values) = expression.evaluate_at(&focus, resource, root, &env) else {
-                return false;
-            };
+            let target_def = target_profile.element(*target);
             let matched = match discriminator.kind {
                 DiscriminatorKind::Value | DiscriminatorKind::Pattern => {
                     match (&target_def.fixed, &target_def.pattern) {
@@ -578,12 +629,29 @@ impl<'v> Walk<'v> {
                         })
                         .cloned()
                         .collect();
+                    // Where the value is, when the path is plain element names,
+                    // so the answer's issues can stand for the walk of the value.
+                    let location = (!discriminator.path.contains('(')).then(|| {
+                        let mut path = self.path.clone();
+                        path.push(item.step());
+                        for segment in discriminator.path.split('.').filter(|s| *s != "$this") {
+                            path.push(Step::to(segment));
+                        }
+                        path
+                    });
                     !urls.is_empty()
                         && values.iter().any(|v| {
                             let Some(json) = v.json() else { return false };
                             let ty = v.type_name().to_owned();
-                            urls.iter()
-                                .all(|url| self.conforms(json, v.primitive_extension(), &ty, url))
+                            urls.iter().all(|url| {
+                                self.conforms(
+                                    json,
+                                    v.primitive_extension(),
+                                    &ty,
+                                    url,
+                                    location.clone(),
+                                )
+                            })
                         })
                 }
             };
@@ -595,28 +663,47 @@ impl<'v> Walk<'v> {
     }
 
     /// Whether a value conforms to the profile `url`, by a walk of its own.
+    /// With the value's `location`, the walk's issues are kept: the walk of the
+    /// value against the same profile then reports them instead of walking again.
     fn conforms<'a>(
         &mut self,
         value: &'a Value,
         extension: Option<&'a Value>,
         ty: &'a str,
         url: &str,
+        location: Option<Path<'a>>,
     ) -> bool
     where
         'v: 'a,
     {
         let key = (value as *const Value as usize, url.into());
-        if let Some(&known) = self.conformance.get(&key) {
-            return known;
+        if let Some(known) = self.conformance.get(&key) {
+            return known.conforms;
         }
         let Some(profile) = self.validator.profiles.get(url) else {
             return false;
         };
+        if !profile.may_match(value) {
+            self.conformance.insert(
+                key,
+                Conformance {
+                    conforms: false,
+                    issues: None,
+                },
+            );
+            return false;
+        }
         let mut walk: Walk<'a> = Walk::new(self.validator);
         walk.resources.extend(self.resources.iter().copied());
         walk.bundles.extend(self.bundles.iter().copied());
         walk.depth = self.depth;
-        walk.path.push(Step::to(ty));
+        walk.conformance = std::mem::take(&mut self.conformance);
+        let keep = location.is_some();
+        walk.first_error_only = !keep;
+        match location {
+            Some(path) => walk.path = path,
+            None => walk.path.push(Step::to(ty)),
+        }
         if value.get("resourceType").is_some() {
             walk.in_resource(value, false, |w| {
                 w.element(&profile, 0, Node::of(value), ty)
@@ -632,8 +719,11 @@ impl<'v> Walk<'v> {
                 ty,
             );
         }
-        let conforms = !walk.has_errors();
-        self.conformance.insert(key, conforms);
+        let conforms = !walk.failed;
+        self.conformance = std::mem::take(&mut walk.conformance);
+        let issues = keep.then(|| walk.finish());
+        self.conformance
+            .insert(key, Conformance { conforms, issues });
         conforms
     }
 
@@ -716,14 +806,14 @@ impl<'v> Walk<'v> {
 
     /// The FHIRPath type of a value of element `index` whose type code is `ty`:
     /// backbone elements are typed by their path (`Patient.contact`).
-    fn fhirpath_type(&self, profile: &Profile, index: usize, ty: &str) -> String {
+    fn fhirpath_type<'a>(profile: &'a Profile, index: usize, ty: &'a str) -> &'a str {
         if matches!(ty, "BackboneElement" | "Element" | "") {
             let def = profile.element(profile.content(index));
             if def.path.contains('.') {
-                return def.path.to_string();
+                return &def.path;
             }
         }
-        ty.to_owned()
+        ty
     }
 
     /// `fixed[x]`, `pattern[x]`, `minValue[x]`, `maxValue[x]` and `maxLength`.
@@ -903,8 +993,8 @@ impl<'v> Walk<'v> {
             return;
         }
         let model = &self.validator.model;
-        let ty = self.fhirpath_type(profile, content, ty);
-        let focus = [model.node(node.value, node.extension, &ty)];
+        let ty = Self::fhirpath_type(profile, content, ty);
+        let focus = [model.node(node.value, node.extension, ty)];
         let (resource, root) = self.current_resource();
         let resolver = self.bundles.last().map(|b| BundleResolver(b));
         let mut env = Environment::new(model).with_validator(self.validator);
@@ -918,7 +1008,7 @@ impl<'v> Walk<'v> {
             let failed = match result.as_deref() {
                 Ok([]) => false,
                 Ok([Item::Value(tillit_fhirpath::Value::Boolean(b))]) => !b,
-                Ok([item]) => item_json(item).is_some_and(|j| j == Value::Bool(false)),
+                Ok([item]) => item_json(item).is_some_and(|j| *j == Value::Bool(false)),
                 Ok(_) => false,
                 Err(error) => {
                     tracing::debug!(key = &*constraint.key, %error, "invariant could not be evaluated");
@@ -970,18 +1060,25 @@ impl<'v> Walk<'v> {
         text: String,
     ) {
         let expression = self.path.render(step);
-        let duplicate = self
-            .issues
-            .iter()
-            .any(|i| i.diagnostics == text && i.expression.as_deref() == Some(&expression));
-        if !duplicate {
-            self.issues.push(Issue {
-                severity,
-                code,
-                diagnostics: text,
-                expression: Some(expression),
-                position: None,
-            });
+        self.push(Issue {
+            severity,
+            code,
+            diagnostics: text,
+            expression: Some(expression),
+            position: None,
+        });
+    }
+
+    /// Records an issue unless the same one is recorded already (a value walked
+    /// against a profile and its base reports the base's rules twice).
+    fn push(&mut self, issue: Issue) {
+        self.failed |= issue.is_error();
+        let key = (
+            issue.expression.clone().unwrap_or_default(),
+            issue.diagnostics.clone(),
+        );
+        if self.reported.insert(key) {
+            self.issues.push(issue);
         }
     }
 }
@@ -1065,11 +1162,12 @@ fn names_type(suffix: &str, code: &str) -> bool {
     }
 }
 
-/// The JSON of an evaluated item, for comparisons with fixed values and patterns.
-fn item_json(item: &Item<'_>) -> Option<Value> {
+/// The JSON of an evaluated item, for comparisons with fixed values and
+/// patterns: borrowed for nodes, rendered for computed values.
+fn item_json<'a>(item: &Item<'a>) -> Option<std::borrow::Cow<'a, Value>> {
     match item {
-        Item::Node(_) => item.json().cloned(),
-        Item::Value(value) => Some(value.to_json()),
+        Item::Node(_) => item.json().map(std::borrow::Cow::Borrowed),
+        Item::Value(value) => Some(std::borrow::Cow::Owned(value.to_json())),
     }
 }
 

@@ -28,7 +28,7 @@ impl<'a> Step<'a> {
 }
 
 /// The steps from the outermost resource to the current value.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Path<'a> {
     steps: Vec<Step<'a>>,
 }

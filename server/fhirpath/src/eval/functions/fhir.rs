@@ -306,40 +306,35 @@ fn codes<'i>(ev: &Evaluator<'_, '_>, item: &'i Item<'_>) -> Vec<(Option<&'i str>
 }
 
 /// The narrative rules FHIR's `htmlChecks()` stands for, approximately: a `div`, no scripts,
-/// no event handlers, no `javascript:` links.
+/// no event handlers, no `javascript:` links. One pass, no copy: every narrative of every
+/// resource validated goes through here.
 fn html_is_safe(html: &str) -> bool {
-    let lower = html.to_ascii_lowercase();
-    let trimmed = lower.trim_start();
-    if !trimmed.starts_with("<div") {
+    const FORBIDDEN_TAGS: [&[u8]; 6] =
+        [b"script", b"iframe", b"object", b"embed", b"form", b"input"];
+    let bytes = html.trim_start().as_bytes();
+    if !starts_with_ignore_case(bytes, b"<div") {
         return false;
     }
-    if [
-        "<script",
-        "javascript:",
-        "<iframe",
-        "<object",
-        "<embed",
-        "<form",
-        "<input",
-    ]
-    .iter()
-    .any(|bad| lower.contains(bad))
-    {
-        return false;
-    }
-    // Event handler attributes: ` on…=` inside a tag.
-    let bytes = lower.as_bytes();
     let mut in_tag = false;
     for (i, &b) in bytes.iter().enumerate() {
+        let rest = &bytes[i + 1..];
         match b {
-            b'<' => in_tag = true,
+            b'<' => {
+                in_tag = true;
+                if FORBIDDEN_TAGS
+                    .iter()
+                    .any(|tag| starts_with_ignore_case(rest, tag))
+                {
+                    return false;
+                }
+            }
             b'>' => in_tag = false,
-            b' ' | b'\t' | b'\n' if in_tag && lower[i + 1..].starts_with("on") => {
-                let name: String = lower[i + 1..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphabetic())
-                    .collect();
-                if name.len() > 2 && lower[i + 1 + name.len()..].trim_start().starts_with('=') {
+            b'j' | b'J' if starts_with_ignore_case(&bytes[i..], b"javascript:") => return false,
+            // Event handler attributes: ` on…=` inside a tag.
+            b' ' | b'\t' | b'\n' | b'\r' if in_tag && starts_with_ignore_case(rest, b"on") => {
+                let name = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+                let after = rest[name..].iter().find(|c| !c.is_ascii_whitespace());
+                if name > 2 && after == Some(&b'=') {
                     return false;
                 }
             }
@@ -347,6 +342,10 @@ fn html_is_safe(html: &str) -> bool {
         }
     }
     true
+}
+
+fn starts_with_ignore_case(bytes: &[u8], prefix: &[u8]) -> bool {
+    bytes.len() >= prefix.len() && bytes[..prefix.len()].eq_ignore_ascii_case(prefix)
 }
 
 #[cfg(test)]
