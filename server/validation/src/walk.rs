@@ -698,8 +698,11 @@ impl<'v> Walk<'v> {
         walk.bundles.extend(self.bundles.iter().copied());
         walk.depth = self.depth;
         walk.conformance = std::mem::take(&mut self.conformance);
+        // A walk that stops at the first error: a value that does not conform
+        // keeps no issues, and is walked in full if it is ever walked against
+        // this profile for its own sake.
         let keep = location.is_some();
-        walk.first_error_only = !keep;
+        walk.first_error_only = true;
         match location {
             Some(path) => walk.path = path,
             None => walk.path.push(Step::to(ty)),
@@ -721,7 +724,7 @@ impl<'v> Walk<'v> {
         }
         let conforms = !walk.failed;
         self.conformance = std::mem::take(&mut walk.conformance);
-        let issues = keep.then(|| walk.finish());
+        let issues = (keep && conforms).then(|| walk.finish());
         self.conformance
             .insert(key, Conformance { conforms, issues });
         conforms
