@@ -162,13 +162,22 @@ const NATIVE_CONSTRAINTS: [&str; 1] = ["ele-1"];
 
 /// R4 core invariants whose published expression is wrong, with the corrected
 /// expression used instead (as the HL7 validator corrects them too).
-const CORRECTED_CONSTRAINTS: [(&str, &str, &str); 1] = [(
-    // `answer is Boolean` asks for the FHIRPath System type, which a FHIR
-    // `boolean` is not: every `exists` condition would fail.
-    "que-7",
-    "operator = 'exists' implies (answer is Boolean)",
-    "operator = 'exists' implies (answer is boolean)",
-)];
+const CORRECTED_CONSTRAINTS: [(&str, &str, &str); 2] = [
+    (
+        // "more than one enableWhen" is written `> 2`: two conditions without
+        // `enableBehavior` would pass.
+        "que-12",
+        "enableWhen.count() > 2 implies enableBehavior.exists()",
+        "enableWhen.count() > 1 implies enableBehavior.exists()",
+    ),
+    (
+        // `answer is Boolean` asks for the FHIRPath System type, which a FHIR
+        // `boolean` is not: every `exists` condition would fail.
+        "que-7",
+        "operator = 'exists' implies (answer is Boolean)",
+        "operator = 'exists' implies (answer is boolean)",
+    ),
+];
 
 impl Profile {
     /// Compiles `definition`; `None` if it has no snapshot.
@@ -322,7 +331,7 @@ fn sliced_element(id: &str) -> Option<&str> {
 }
 
 /// FHIRPath expressions compiled once per text, shared by every profile.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct ExpressionCache {
     compiled: HashMap<Box<str>, Option<Arc<Expression>>>,
 }

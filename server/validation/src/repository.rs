@@ -72,6 +72,22 @@ impl Profiles {
         true
     }
 
+    /// A copy that can take definitions of its own without changing this one
+    /// (a validation run with extra definitions); compiled profiles are shared.
+    pub fn layer(&self) -> Profiles {
+        let expressions = self
+            .expressions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        Profiles {
+            texts: RwLock::new(read(&self.texts).clone()),
+            base: RwLock::new(read(&self.base).clone()),
+            compiled: RwLock::new(read(&self.compiled).clone()),
+            expressions: Mutex::new(expressions),
+        }
+    }
+
     /// Whether a definition with this canonical URL (optionally `|version`) is known.
     pub fn contains(&self, url: &str) -> bool {
         read(&self.texts).contains_key(url)

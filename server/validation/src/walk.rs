@@ -40,6 +40,10 @@ struct Found<'v, 'p> {
 /// one of its elements; `None` when the path leads nowhere.
 type Target = Option<(Arc<Profile>, usize)>;
 
+/// The longest string value FHIR allows: 1 MB.
+/// <https://hl7.org/fhir/R4/datatypes.html#string>
+const MAX_STRING_BYTES: usize = 1024 * 1024;
+
 /// Deepest nesting of profiles followed (types within types): far beyond any
 /// real resource, it stops a recursive definition from looping.
 const MAX_DEPTH: usize = 200;
@@ -141,8 +145,10 @@ impl<'v> Walk<'v> {
         self.depth += 1;
         let def = profile.element(index);
         self.check_value(profile, def, node);
-        if ty == "Reference" {
-            self.check_reference(def, node);
+        match ty {
+            "Reference" => self.check_reference(def, node),
+            "Attachment" => self.check_attachment(node),
+            _ => {}
         }
         let content = profile.content(index);
         self.invariants(profile, content, def, node, ty);
@@ -849,6 +855,17 @@ impl<'v> Walk<'v> {
             }
         }
         let Some(value) = value else { return };
+        if value
+            .as_str()
+            .is_some_and(|text| text.len() > MAX_STRING_BYTES)
+        {
+            self.report(
+                IssueSeverity::Error,
+                IssueType::TooLong,
+                None,
+                format!("the value is longer than the largest string FHIR allows ({MAX_STRING_BYTES} bytes)"),
+            );
+        }
         if let (Some(max), Some(text)) = (def.max_length, value.as_str()) {
             let length = text.chars().count();
             if length > max {
@@ -878,6 +895,32 @@ impl<'v> Walk<'v> {
                     format!("the value must be {which} {bound}"),
                 );
             }
+        }
+    }
+
+    /// An Attachment's stated `size` must be the size of its `data`.
+    fn check_attachment(&mut self, node: Node<'v>) {
+        let Some(object) = node.value.and_then(Value::as_object) else {
+            return;
+        };
+        let (Some(data), Some(size)) = (
+            object.get("data").and_then(Value::as_str),
+            object.get("size").and_then(Value::as_u64),
+        ) else {
+            return;
+        };
+        let data = data.trim_end();
+        let padding = data.bytes().rev().take_while(|&b| b == b'=').count();
+        let actual = (data.len() / 4 * 3).saturating_sub(padding);
+        if actual as u64 != size {
+            self.report(
+                IssueSeverity::Error,
+                IssueType::Value,
+                Some(Step::to("size")),
+                format!(
+                    "the attachment's stated size is {size} bytes, but its data holds {actual}"
+                ),
+            );
         }
     }
 
@@ -916,7 +959,7 @@ impl<'v> Walk<'v> {
                 }
             }
         } else if reference.starts_with("urn:uuid:") || reference.starts_with("urn:oid:") {
-            let Some(bundle) = self.bundles.last() else {
+            let Some(&bundle) = self.bundles.last() else {
                 return;
             };
             let entry = bundle
@@ -928,8 +971,19 @@ impl<'v> Walk<'v> {
             match entry {
                 Some(e) => e.pointer("/resource/resourceType").and_then(Value::as_str),
                 None => {
+                    // Entries of a document, message, transaction or batch must be
+                    // resolvable within it; a collection may point elsewhere.
+                    let closed = matches!(
+                        bundle.get("type").and_then(Value::as_str),
+                        Some("document" | "message" | "transaction" | "batch")
+                    );
+                    let severity = if closed {
+                        IssueSeverity::Error
+                    } else {
+                        IssueSeverity::Warning
+                    };
                     self.report(
-                        IssueSeverity::Error,
+                        severity,
                         IssueType::NotFound,
                         Some(Step::to("reference")),
                         format!("{reference} is not the fullUrl of any entry in this Bundle"),

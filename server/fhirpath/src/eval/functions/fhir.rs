@@ -330,6 +330,8 @@ fn html_is_safe(html: &str) -> bool {
             }
             b'>' => in_tag = false,
             b'j' | b'J' if starts_with_ignore_case(&bytes[i..], b"javascript:") => return false,
+            // XHTML knows only XML's five entities and character references.
+            b'&' if !is_xml_entity(rest) => return false,
             // Event handler attributes: ` on…=` inside a tag.
             b' ' | b'\t' | b'\n' | b'\r' if in_tag && starts_with_ignore_case(rest, b"on") => {
                 let name = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
@@ -342,6 +344,20 @@ fn html_is_safe(html: &str) -> bool {
         }
     }
     true
+}
+
+/// Whether `rest` (after an `&`) is an entity XHTML knows: `lt;`, `gt;`, `amp;`,
+/// `quot;`, `apos;` or a character reference such as `#160;` or `#xA0;`.
+fn is_xml_entity(rest: &[u8]) -> bool {
+    let Some(end) = rest.iter().take(12).position(|&b| b == b';') else {
+        return false;
+    };
+    match &rest[..end] {
+        b"lt" | b"gt" | b"amp" | b"quot" | b"apos" => true,
+        [b'#', b'x' | b'X', hex @ ..] => !hex.is_empty() && hex.iter().all(u8::is_ascii_hexdigit),
+        [b'#', digits @ ..] => !digits.is_empty() && digits.iter().all(u8::is_ascii_digit),
+        _ => false,
+    }
 }
 
 fn starts_with_ignore_case(bytes: &[u8], prefix: &[u8]) -> bool {
@@ -359,6 +375,8 @@ mod tests {
         ));
         assert!(!html_is_safe("<div><p onclick=\"x()\">no</p></div>"));
         assert!(!html_is_safe("<div><script>x</script></div>"));
+        assert!(html_is_safe("<div>a &amp; b &#160; &#xA0; &lt;</div>"));
+        assert!(!html_is_safe("<div>&reg;</div>"), "not an XML entity");
     }
 
     #[test]
