@@ -93,8 +93,8 @@ impl Expression {
         eval::Evaluator::run(&self.root, resource, env)
     }
 
-    /// Evaluates with `focus` as the input collection (`$this`), inside `resource`
-    /// (`%resource`), which is `root` itself or a resource `root` contains (`%rootResource`):
+    /// Evaluates with `focus` as the input collection (`$this` and `%context`), inside
+    /// `resource` (`%resource`), which is `root` itself or a resource `root` contains (`%rootResource`):
     /// how invariants and slice discriminators are evaluated on an element deep in a resource.
     /// Build the focus with [`Model::node`].
     pub fn evaluate_at<'a>(

@@ -14,13 +14,15 @@ use crate::config::Config;
 
 /// The packages built into the binary, so the server works offline.
 const BUILT_IN: [(&str, &[u8]); 3] = [
-    (
-        "hl7.fhir.r4.core-4.0.1.tgz",
-        include_bytes!("../../../profiles/hl7.fhir.r4.core-4.0.1.tgz"),
-    ),
+    // The extensions pack first: where it and R4 define the same extension,
+    // the later package wins, and R4's own definition is the one R4 content follows.
     (
         "hl7.fhir.uv.extensions.r4-5.3.0-ballot-tc1.tgz",
         include_bytes!("../../../profiles/hl7.fhir.uv.extensions.r4-5.3.0-ballot-tc1.tgz"),
+    ),
+    (
+        "hl7.fhir.r4.core-4.0.1.tgz",
+        include_bytes!("../../../profiles/hl7.fhir.r4.core-4.0.1.tgz"),
     ),
     (
         "hl7.fhir.uv.ips-2.0.0.tgz",

@@ -21,6 +21,7 @@ mod compare;
 mod position;
 mod profile;
 mod repository;
+mod snapshot;
 mod walk;
 
 use std::sync::Arc;

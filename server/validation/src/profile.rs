@@ -20,6 +20,9 @@ pub struct Profile {
     /// Whether it is a base definition (`derivation` = `specialization`): then
     /// the structural validator has checked its cardinalities and types already.
     pub is_base: bool,
+    /// For an extension: where it may be used, as `(type, expression)` pairs
+    /// (`element`, `Patient.name`); empty when anywhere.
+    pub(crate) contexts: Vec<(Box<str>, Box<str>)>,
     /// The snapshot's elements; index 0 is the root.
     pub(crate) elements: Vec<ElementDef>,
 }
@@ -254,6 +257,18 @@ impl Profile {
             url: text("url").into(),
             type_name: text("type").into(),
             is_base: matches!(text("derivation"), "specialization" | ""),
+            contexts: definition
+                .get("context")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|c| {
+                    Some((
+                        c.get("type")?.as_str()?.into(),
+                        c.get("expression")?.as_str()?.into(),
+                    ))
+                })
+                .collect(),
             elements,
         })
     }

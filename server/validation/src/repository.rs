@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use serde_json::Value;
 
 use crate::profile::{ExpressionCache, Profile};
+use crate::snapshot::{self, Definitions};
 
 /// StructureDefinitions by canonical URL, compiled on demand.
 #[derive(Debug, Default)]
@@ -98,9 +99,7 @@ impl Profiles {
         if let Some(found) = read(&self.compiled).get(url) {
             return found.clone();
         }
-        let text = read(&self.texts).get(url).cloned();
-        let profile = text.and_then(|text| {
-            let definition: Value = serde_json::from_str(&text).ok()?;
+        let profile = self.definition(url).and_then(|definition| {
             let mut expressions = self
                 .expressions
                 .lock()
@@ -109,6 +108,22 @@ impl Profiles {
         });
         write(&self.compiled).insert(url.into(), profile.clone());
         profile
+    }
+
+    /// The definition with canonical URL `url`, with a snapshot generated
+    /// from its differential when it came without one.
+    pub fn definition(&self, url: &str) -> Option<Value> {
+        let text = read(&self.texts).get(url).cloned()?;
+        let mut definition: Value = serde_json::from_str(&text).ok()?;
+        if definition.get("snapshot").is_none() {
+            match snapshot::generate(&definition, self) {
+                Some(elements) => {
+                    definition["snapshot"] = serde_json::json!({ "element": elements })
+                }
+                None => tracing::warn!(url, "no snapshot could be generated for this profile"),
+            }
+        }
+        Some(definition)
     }
 
     /// The compiled base definition of type `name` (`Patient`, `Quantity`, `string`).
@@ -136,19 +151,43 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// A StructureDefinition without what validation never reads (its narrative
-/// and differential), serialised without copying the rest.
+/// A StructureDefinition without what validation never reads (its narrative,
+/// and its differential when it has a snapshot), serialised without copying the rest.
 struct WithoutNarrative<'a>(&'a serde_json::Map<String, Value>);
 
 impl serde::Serialize for WithoutNarrative<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(None)?;
+        let has_snapshot = self.0.contains_key("snapshot");
         for (key, value) in self.0 {
-            if key != "text" && key != "differential" {
+            if key != "text" && (key != "differential" || !has_snapshot) {
                 map.serialize_entry(key, value)?;
             }
         }
         map.end()
+    }
+}
+
+impl Definitions for Profiles {
+    fn snapshot_of(&self, url: &str) -> Option<Vec<Value>> {
+        thread_local! {
+            /// How deep snapshot generation has gone through bases: a base that
+            /// is its own ancestor must not recurse for ever.
+            static DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+        }
+        let depth = DEPTH.with(|d| d.get());
+        if depth > 20 {
+            return None;
+        }
+        DEPTH.with(|d| d.set(depth + 1));
+        let elements =
+            self.definition(url)
+                .and_then(|mut d| match d.pointer_mut("/snapshot/element") {
+                    Some(Value::Array(elements)) => Some(std::mem::take(elements)),
+                    _ => None,
+                });
+        DEPTH.with(|d| d.set(depth));
+        elements
     }
 }

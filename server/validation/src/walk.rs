@@ -62,6 +62,9 @@ pub(crate) struct Walk<'v> {
     /// profile's URL: slicing by profile asks the same question again and
     /// again, and nested walks share the answers.
     conformance: HashMap<(usize, Box<str>), Conformance>,
+    /// The path and type of each element whose extensions are being walked,
+    /// innermost last, for extension contexts.
+    hosts: Vec<(String, String)>,
     /// Location and text of every issue recorded, to record each once.
     reported: HashSet<(String, String)>,
     /// Whether the walk only asks if the value conforms: it stops at the first error.
@@ -90,6 +93,7 @@ impl<'v> Walk<'v> {
             bundles: Vec::new(),
             conformance: HashMap::new(),
             reported: HashSet::new(),
+            hosts: Vec::new(),
             first_error_only: false,
             failed: false,
             depth: 0,
@@ -144,6 +148,14 @@ impl<'v> Walk<'v> {
         }
         self.depth += 1;
         let def = profile.element(index);
+        // An element with extensions hosts them: its path and type decide
+        // which extensions may be there (a data type's root is not a host).
+        let hosts = (index != 0 || self.validator.model.is_resource_type(&profile.type_name))
+            && ty != "Extension"
+            && has_extensions(node);
+        if hosts {
+            self.hosts.push((def.path.to_string(), ty.to_owned()));
+        }
         self.check_value(profile, def, node);
         match ty {
             "Reference" => self.check_reference(def, node),
@@ -153,9 +165,25 @@ impl<'v> Walk<'v> {
         let content = profile.content(index);
         self.invariants(profile, content, def, node, ty);
         if !profile.element(content).children.is_empty() {
-            self.children(profile, content, node, ty);
+            // A resource inside another whose profile lists its children
+            // (`Patient.contained.name`): they belong to the inner resource.
+            let inner = node
+                .value
+                .filter(|v| index != 0 && v.get("resourceType").is_some());
+            match inner {
+                Some(resource) => {
+                    let contained = &*def.name == "contained";
+                    self.in_resource(resource, contained, |walk| {
+                        walk.children(profile, content, node, ty);
+                    });
+                }
+                None => self.children(profile, content, node, ty),
+            }
         } else {
             self.follow_type(def, node, ty);
+        }
+        if hosts {
+            self.hosts.pop();
         }
         self.depth -= 1;
     }
@@ -215,6 +243,7 @@ impl<'v> Walk<'v> {
         };
         match self.validator.profiles.get(url) {
             Some(profile) if &*profile.type_name == "Extension" => {
+                self.check_context(&profile, url);
                 self.element(&profile, 0, node, "Extension");
             }
             Some(_) => self.report(
@@ -246,6 +275,49 @@ impl<'v> Walk<'v> {
                     format!("the extension {url} is not known, so its content is not checked"),
                 );
             }
+        }
+    }
+
+    /// An extension may only be used where its definition's `context` allows:
+    /// on an element of a listed type (or a type derived from it) or path.
+    fn check_context(&mut self, extension: &Profile, url: &str) {
+        let Some((host_path, host_type)) = self.hosts.last().cloned() else {
+            return;
+        };
+        let model = &self.validator.model;
+        let allowed = extension.contexts.is_empty()
+            || extension
+                .contexts
+                .iter()
+                .any(|(kind, expression)| match &**kind {
+                    "element" => {
+                        let expression = &**expression;
+                        expression == "Element"
+                            || expression == host_type
+                            // R5's interfaces, used by the extensions pack: any resource.
+                            || (matches!(expression, "CanonicalResource" | "MetadataResource")
+                                && model.is_resource_type(&host_type))
+                            || model.is_subtype(&host_type, expression)
+                            || host_path.strip_prefix(expression).is_some_and(|rest| {
+                                // The element itself, or (as R4's own examples use
+                                // type contexts such as `ElementDefinition`) one inside it.
+                                rest.is_empty() || rest.starts_with('.')
+                            })
+                    }
+                    // FHIRPath and extension contexts are not checked.
+                    _ => true,
+                });
+        if !allowed {
+            let contexts: Vec<&str> = extension.contexts.iter().map(|(_, e)| &**e).collect();
+            self.report(
+                IssueSeverity::Error,
+                IssueType::Structure,
+                None,
+                format!(
+                    "the extension {url} may not be used on {host_path} (a {host_type}); its contexts are {}",
+                    contexts.join(", ")
+                ),
+            );
         }
     }
 
@@ -1168,6 +1240,17 @@ struct BundleResolver<'v>(&'v Value);
 impl tillit_fhirpath::Resolver for BundleResolver<'_> {
     fn resolve(&self, reference: &str) -> Option<&Value> {
         let entries = self.0.get("entry")?.as_array()?;
+        if let Some(id) = reference.strip_prefix('#') {
+            // Evaluated from the Bundle, a local reference can only mean a
+            // resource contained in an entry: the one entry that has it.
+            let mut found = entries
+                .iter()
+                .filter_map(|e| e.pointer("/resource/contained")?.as_array())
+                .flatten()
+                .filter(|c| c.get("id").and_then(Value::as_str) == Some(id));
+            let first = found.next()?;
+            return found.next().is_none().then_some(first);
+        }
         fn full_url(entry: &Value) -> Option<&str> {
             entry.get("fullUrl").and_then(Value::as_str)
         }
@@ -1184,6 +1267,14 @@ impl tillit_fhirpath::Resolver for BundleResolver<'_> {
             })?;
         found.get("resource")
     }
+}
+
+/// Whether a value carries extensions (on itself, or on a primitive's `_name`).
+fn has_extensions(node: Node<'_>) -> bool {
+    [node.value, node.extension].into_iter().flatten().any(|v| {
+        v.as_object()
+            .is_some_and(|o| o.contains_key("extension") || o.contains_key("modifierExtension"))
+    })
 }
 
 /// The URLs in a resource's `meta.profile`.

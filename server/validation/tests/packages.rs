@@ -15,10 +15,11 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The packages Tillit ships.
+/// The packages Tillit ships, in the server's order: where two define the
+/// same URL, the later wins, so R4's own extension definitions stand.
 const SHIPPED: [&str; 3] = [
-    "hl7.fhir.r4.core-4.0.1.tgz",
     "hl7.fhir.uv.extensions.r4-5.3.0-ballot-tc1.tgz",
+    "hl7.fhir.r4.core-4.0.1.tgz",
     "hl7.fhir.uv.ips-2.0.0.tgz",
 ];
 

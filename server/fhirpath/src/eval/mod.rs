@@ -66,8 +66,10 @@ impl<'s, 'a> Scope<'s, 'a> {
 pub(crate) struct Evaluator<'x, 'a> {
     pub(crate) env: &'x Environment<'a>,
     pub(crate) model: &'a Model,
-    /// `%resource` and `%context`.
+    /// `%resource`.
     resource: Option<Item<'a>>,
+    /// `%context`: what the evaluation started from.
+    context: Vec<Item<'a>>,
     /// `%rootResource`: the container of a contained resource, else `%resource`.
     root_resource: Option<Item<'a>>,
     root_json: Option<&'a Json>,
@@ -110,6 +112,7 @@ impl<'x, 'a> Evaluator<'x, 'a> {
             env,
             model,
             resource: root_item(model, resource),
+            context: focus.to_vec(),
             root_resource: root_item(model, root),
             root_json: Some(root),
             now: Cell::new(None),
@@ -289,8 +292,12 @@ impl<'x, 'a> Evaluator<'x, 'a> {
 
     fn variable(&self, name: &str, out: &mut Buf<'a>) -> Result<()> {
         match name {
-            "resource" | "context" => {
+            "resource" => {
                 out.extend(self.resource.iter().cloned());
+                Ok(())
+            }
+            "context" => {
+                out.extend(self.context.iter().cloned());
                 Ok(())
             }
             "rootResource" => {

@@ -1,0 +1,241 @@
+//! Snapshot generation: a profile that arrives with only a differential gets
+//! its snapshot by laying the differential over its base's snapshot —
+//! constraining elements, adding slices (copies of the sliced element and its
+//! children) and unrolling data types where the differential reaches into them.
+//! <https://hl7.org/fhir/R4/profiling.html#snapshot>
+
+use serde_json::{Map, Value};
+
+/// Where the definitions of bases and types come from.
+pub(crate) trait Definitions {
+    /// The snapshot elements of the definition with canonical URL `url`
+    /// (generated first if it has none).
+    fn snapshot_of(&self, url: &str) -> Option<Vec<Value>>;
+}
+
+/// The snapshot elements of `definition` from its differential and its base;
+/// `None` when the base is unknown or an element cannot be placed.
+pub(crate) fn generate(definition: &Value, definitions: &dyn Definitions) -> Option<Vec<Value>> {
+    let base = definition.get("baseDefinition")?.as_str()?;
+    let mut elements = definitions.snapshot_of(base)?;
+    let differential = definition.pointer("/differential/element")?.as_array()?;
+    for diff in differential {
+        let path = diff.get("path")?.as_str()?;
+        let id = diff
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or(path)
+            .to_owned();
+        let index = match diff.get("sliceName").and_then(Value::as_str) {
+            Some(slice) if is_slice_id(&id, slice) => {
+                add_slice(&mut elements, &id, slice, definitions)?
+            }
+            _ => find_or_unroll(&mut elements, &id, definitions)?,
+        };
+        merge(&mut elements[index], diff);
+    }
+    Some(elements)
+}
+
+/// Whether `id` names slice `slice` itself (`a.b:slice`), not one of its children.
+fn is_slice_id(id: &str, slice: &str) -> bool {
+    id.rsplit('.').next().is_some_and(|last| {
+        last.rsplit_once(':')
+            .is_some_and(|(_, name)| name == slice || name.ends_with(&format!("/{slice}")))
+    })
+}
+
+fn id_of(element: &Value) -> &str {
+    element
+        .get("id")
+        .and_then(Value::as_str)
+        .or_else(|| element.get("path").and_then(Value::as_str))
+        .unwrap_or_default()
+}
+
+fn position(elements: &[Value], id: &str) -> Option<usize> {
+    elements.iter().position(|e| id_of(e) == id)
+}
+
+/// The index of element `id`, unrolling the data type of an ancestor when the
+/// base lists no children for it, and mapping a typed choice name
+/// (`valueQuantity`) to its choice element (`value[x]`).
+fn find_or_unroll(
+    elements: &mut Vec<Value>,
+    id: &str,
+    definitions: &dyn Definitions,
+) -> Option<usize> {
+    if let Some(found) = position(elements, id) {
+        return Some(found);
+    }
+    let (parent, name) = id.rsplit_once('.')?;
+    let parent_index = find_or_unroll(elements, parent, definitions)?;
+    let prefix = format!("{parent}.");
+    let has_children = elements.iter().any(|e| id_of(e).starts_with(&prefix));
+    if !has_children {
+        unroll(elements, parent_index, definitions)?;
+        if let Some(found) = position(elements, id) {
+            return Some(found);
+        }
+    }
+    // `valueQuantity` in a differential stands for `value[x]`.
+    let (name, slice) = match name.split_once(':') {
+        Some((name, slice)) => (name, Some(slice)),
+        None => (name, None),
+    };
+    let choice = elements.iter().position(|e| {
+        id_of(e)
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix("[x]"))
+            .is_some_and(|stem| {
+                name.starts_with(stem)
+                    && name[stem.len()..].starts_with(|c: char| c.is_ascii_uppercase())
+            })
+    })?;
+    match slice {
+        None => Some(choice),
+        Some(_) => None,
+    }
+}
+
+/// Inserts the children of the data type of element `index` after it, with
+/// ids and paths under the element's own.
+fn unroll(elements: &mut Vec<Value>, index: usize, definitions: &dyn Definitions) -> Option<()> {
+    let element = &elements[index];
+    let id = id_of(element).to_owned();
+    let path = element.get("path")?.as_str()?.to_owned();
+    let types = element.get("type")?.as_array()?;
+    let [ty] = types.as_slice() else {
+        return None;
+    };
+    let url = match ty.pointer("/profile/0").and_then(Value::as_str) {
+        Some(profile) => profile.to_owned(),
+        None => format!(
+            "http://hl7.org/fhir/StructureDefinition/{}",
+            ty.get("code")?.as_str()?
+        ),
+    };
+    let type_elements = definitions.snapshot_of(&url)?;
+    let root = type_elements.first()?;
+    let root_path = root.get("path")?.as_str()?.to_owned();
+    let root_id = id_of(root).to_owned();
+    let children: Vec<Value> = type_elements[1..]
+        .iter()
+        .map(|child| {
+            let mut child = child.clone();
+            let child_path = child
+                .get("path")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let new_path = format!("{path}{}", &child_path[root_path.len()..]);
+            let child_id = id_of(&child).to_owned();
+            let new_id = format!("{id}{}", &child_id[root_id.len().min(child_id.len())..]);
+            child["path"] = new_path.into();
+            child["id"] = new_id.into();
+            child
+        })
+        .collect();
+    let at = index + 1;
+    elements.splice(at..at, children);
+    Some(())
+}
+
+/// Adds slice `slice` of the element `id` names without its `:slice` (or the
+/// slice it re-slices): a copy of that element and its children, after the
+/// element's existing children and slices. Returns the new slice's index.
+fn add_slice(
+    elements: &mut Vec<Value>,
+    id: &str,
+    slice: &str,
+    definitions: &dyn Definitions,
+) -> Option<usize> {
+    let sliced = &id[..id.len() - slice.len() - 1];
+    let sliced_index = find_or_unroll(elements, sliced, definitions)?;
+    let child_prefix = format!("{sliced}.");
+    let slice_prefix = format!("{sliced}:");
+    let own: Vec<Value> = elements
+        .iter()
+        .filter(|e| {
+            let eid = id_of(e);
+            eid == sliced || eid.starts_with(&child_prefix)
+        })
+        .cloned()
+        .collect();
+    let end = elements
+        .iter()
+        .enumerate()
+        .skip(sliced_index + 1)
+        .take_while(|(_, e)| {
+            let eid = id_of(e);
+            eid.starts_with(&child_prefix) || eid.starts_with(&slice_prefix)
+        })
+        .last()
+        .map_or(sliced_index + 1, |(i, _)| i + 1);
+    let copies: Vec<Value> = own
+        .into_iter()
+        .enumerate()
+        .map(|(n, mut e)| {
+            let eid = id_of(&e).to_owned();
+            e["id"] = format!("{id}{}", &eid[sliced.len()..]).into();
+            if let Some(object) = e.as_object_mut() {
+                if n == 0 {
+                    object.remove("slicing");
+                    object.insert("sliceName".into(), slice.into());
+                }
+            }
+            e
+        })
+        .collect();
+    elements.splice(end..end, copies);
+    Some(end)
+}
+
+/// Lays a differential element over a snapshot element: constraints and
+/// mappings add up, everything else the differential states replaces the base's.
+fn merge(target: &mut Value, diff: &Value) {
+    let (Some(target), Some(diff)) = (target.as_object_mut(), diff.as_object()) else {
+        return;
+    };
+    for (key, value) in diff {
+        match key.as_str() {
+            "id" | "path" => {}
+            "constraint" | "mapping" => append(target, key, value),
+            _ if is_value_rule(key) => {
+                let prefix = if key.starts_with("fixed") {
+                    "fixed"
+                } else {
+                    "pattern"
+                };
+                target.retain(|k, _| !k.starts_with(prefix) || !is_value_rule(k));
+                target.insert(key.clone(), value.clone());
+            }
+            _ => {
+                target.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+/// `fixed[x]` and `pattern[x]` properties (`fixedUri`, `patternCodeableConcept`).
+fn is_value_rule(key: &str) -> bool {
+    ["fixed", "pattern"].iter().any(|p| {
+        key.strip_prefix(p)
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
+    })
+}
+
+fn append(target: &mut Map<String, Value>, key: &str, value: &Value) {
+    let Some(new) = value.as_array() else { return };
+    let existing = target
+        .entry(key.to_owned())
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Some(items) = existing.as_array_mut() {
+        for item in new {
+            let same_key =
+                item.get("key").is_some() && items.iter().any(|i| i.get("key") == item.get("key"));
+            if !same_key && !items.contains(item) {
+                items.push(item.clone());
+            }
+        }
+    }
+}
