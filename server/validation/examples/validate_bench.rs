@@ -5,8 +5,8 @@
 //! `cargo run --release -p tillit-validation --example validate_bench [document]`
 //! (`document`: the latency part only, for profiling).
 
-#[path = "../tests/packages.rs"]
-mod packages;
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 use std::time::{Duration, Instant};
 
@@ -21,12 +21,12 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 
 fn main() {
     let started = Instant::now();
-    let validator = packages::validator();
+    let validator = common::validator();
     println!(
         "validator built from the shipped packages: {:.0} ms",
         started.elapsed().as_secs_f64() * 1e3
     );
-    let ips = packages::resources(&packages::shipped("hl7.fhir.uv.ips-2.0.0.tgz"));
+    let ips = common::resources(&common::shipped("hl7.fhir.uv.ips-2.0.0.tgz"));
     let document = &ips
         .iter()
         .find(|(f, _)| f == "Bundle-bundle-ips-all-sections.json")
@@ -68,7 +68,7 @@ fn main() {
         "ImplementationGuide",
         "CapabilityStatement",
     ];
-    let examples: Vec<Value> = packages::resources(&packages::r4_examples_package())
+    let examples: Vec<Value> = common::resources(&common::r4_examples_package())
         .into_iter()
         .chain(ips)
         .map(|(_, r)| r)

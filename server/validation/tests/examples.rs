@@ -3,7 +3,7 @@
 //! profiles, except those listed, with the reason, in
 //! `tests/r4-examples-invalid.txt`.
 
-mod packages;
+mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,7 +32,7 @@ fn errors(issues: &[Issue]) -> Vec<&Issue> {
 
 /// Validates `examples`; returns the files with errors and a summary of them.
 fn failing(examples: &[(String, Value)], profiles: &[&str]) -> (BTreeSet<String>, String) {
-    let validator = packages::validator();
+    let validator = common::validator();
     let mut files = BTreeSet::new();
     let mut summary: BTreeMap<String, usize> = BTreeMap::new();
     let mut detail = String::new();
@@ -76,7 +76,7 @@ fn listed(name: &str) -> BTreeSet<String> {
 
 #[test]
 fn r4_examples_have_no_errors_except_the_listed_ones() {
-    let examples: Vec<(String, Value)> = packages::resources(&packages::r4_examples_package())
+    let examples: Vec<(String, Value)> = common::resources(&common::r4_examples_package())
         .into_iter()
         .filter(|(_, r)| {
             let ty = r
@@ -102,7 +102,7 @@ fn r4_examples_have_no_errors_except_the_listed_ones() {
 #[test]
 fn ips_examples_have_no_errors_against_their_profiles() {
     let examples: Vec<(String, Value)> =
-        packages::resources(&packages::shipped("hl7.fhir.uv.ips-2.0.0.tgz"))
+        common::resources(&common::shipped("hl7.fhir.uv.ips-2.0.0.tgz"))
             .into_iter()
             .filter(|(_, r)| {
                 let ty = r
@@ -142,13 +142,13 @@ struct Mutation {
 
 #[test]
 fn breakages_of_an_ips_document_are_reported_where_they_are() {
-    let all = packages::resources(&packages::shipped("hl7.fhir.uv.ips-2.0.0.tgz"));
+    let all = common::resources(&common::shipped("hl7.fhir.uv.ips-2.0.0.tgz"));
     let (_, original) = all
         .iter()
         .find(|(f, _)| f == "Bundle-bundle-ips-all-sections.json")
         .expect("the all-sections example");
     let ips = ["http://hl7.org/fhir/uv/ips/StructureDefinition/Bundle-uv-ips"];
-    let validator = packages::validator();
+    let validator = common::validator();
     assert!(errors(&validator.validate(original, &ips)).is_empty());
     let mutations = [
         Mutation {

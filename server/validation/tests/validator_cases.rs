@@ -7,7 +7,7 @@
 //! `tests/validator-cases.txt`; the test fails when that list changes.
 //! `TILLIT_BLESS=1` rewrites the list after a deliberate change.
 
-mod packages;
+mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -80,7 +80,7 @@ fn expected(name: &str) -> Option<(Vec<String>, usize)> {
 
 /// The validator with a case's own definitions added.
 fn validator_for(case: &Value) -> Validator {
-    let base = packages::validator();
+    let base = common::validator();
     let profiles = base.profiles.layer();
     for key in ["supporting", "profiles"] {
         for file in case[key]
