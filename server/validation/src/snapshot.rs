@@ -16,8 +16,24 @@ pub(crate) trait Definitions {
 /// The snapshot elements of `definition` from its differential and its base;
 /// `None` when the base is unknown or an element cannot be placed.
 pub(crate) fn generate(definition: &Value, definitions: &dyn Definitions) -> Option<Vec<Value>> {
+    if definition.get("derivation").and_then(Value::as_str) == Some("specialization") {
+        // A new type (a logical model): its differential defines every
+        // element, with the cardinality an unconstrained element has.
+        let mut elements = definition
+            .pointer("/differential/element")?
+            .as_array()?
+            .clone();
+        for element in &mut elements {
+            if let Some(object) = element.as_object_mut() {
+                object.entry("min").or_insert(0.into());
+                object.entry("max").or_insert("*".into());
+            }
+        }
+        return Some(elements);
+    }
     let base = definition.get("baseDefinition")?.as_str()?;
     let mut elements = definitions.snapshot_of(base)?;
+    let original = elements.clone();
     let differential = definition.pointer("/differential/element")?.as_array()?;
     for diff in differential {
         let path = diff.get("path")?.as_str()?;
@@ -27,9 +43,11 @@ pub(crate) fn generate(definition: &Value, definitions: &dyn Definitions) -> Opt
             .unwrap_or(path)
             .to_owned();
         let index = match diff.get("sliceName").and_then(Value::as_str) {
-            Some(slice) if is_slice_id(&id, slice) => {
-                add_slice(&mut elements, &id, slice, definitions)?
-            }
+            // A slice the base (or a copied subtree) has already is constrained further.
+            Some(slice) if is_slice_id(&id, slice) => match position(&elements, &id) {
+                Some(existing) => existing,
+                None => add_slice(&mut elements, &original, &id, slice, definitions)?,
+            },
             _ => find_or_unroll(&mut elements, &id, definitions)?,
         };
         merge(&mut elements[index], diff);
@@ -141,10 +159,13 @@ fn unroll(elements: &mut Vec<Value>, index: usize, definitions: &dyn Definitions
 }
 
 /// Adds slice `slice` of the element `id` names without its `:slice` (or the
-/// slice it re-slices): a copy of that element and its children, after the
-/// element's existing children and slices. Returns the new slice's index.
+/// slice it re-slices): a copy of that element as the base defines it
+/// (`original`, when the base lists it) with its children as this profile has
+/// them, after the element's existing children and slices. Returns the new
+/// slice's index.
 fn add_slice(
     elements: &mut Vec<Value>,
+    original: &[Value],
     id: &str,
     slice: &str,
     definitions: &dyn Definitions,
@@ -153,14 +174,21 @@ fn add_slice(
     let sliced_index = find_or_unroll(elements, sliced, definitions)?;
     let child_prefix = format!("{sliced}.");
     let slice_prefix = format!("{sliced}:");
-    let own: Vec<Value> = elements
-        .iter()
-        .filter(|e| {
-            let eid = id_of(e);
-            eid == sliced || eid.starts_with(&child_prefix)
-        })
-        .cloned()
-        .collect();
+    let subtree = |from: &[Value]| -> Vec<Value> {
+        from.iter()
+            .filter(|e| {
+                let eid = id_of(e);
+                eid == sliced || eid.starts_with(&child_prefix)
+            })
+            .cloned()
+            .collect()
+    };
+    // The slice itself starts as the base has the sliced element; its
+    // children as this profile has constrained them so far.
+    let mut own = subtree(elements);
+    if let Some(base) = original.iter().find(|e| id_of(e) == sliced) {
+        own[0] = base.clone();
+    }
     let end = elements
         .iter()
         .enumerate()
