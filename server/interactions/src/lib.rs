@@ -105,12 +105,18 @@ impl Repository {
 
     /// Activates `resource` when it is a definition written by a client: a
     /// SearchParameter becomes searchable, a StructureDefinition usable as a
-    /// profile (package installs bring definitions the server has already).
+    /// profile, a CodeSystem or ValueSet usable for bindings (package installs
+    /// bring definitions the server has already).
     pub fn activate_if_definition(&self, resource_type: &str, resource: &serde_json::Value) {
         match resource_type {
             "SearchParameter" => self.activate_search_parameter(resource),
             "StructureDefinition" => {
                 self.validation.profiles.add(resource);
+            }
+            "CodeSystem" | "ValueSet" => {
+                if let Some(terminology) = &self.validation.terminology {
+                    terminology.add(resource);
+                }
             }
             _ => {}
         }

@@ -84,11 +84,17 @@ pub async fn is_current(repo: &Repository) -> Result<bool, Error> {
 }
 
 /// Activates the definitions clients created (SearchParameters, whose values
-/// the index holds already, and StructureDefinitions, usable as profiles);
+/// the index holds already; StructureDefinitions, usable as profiles;
+/// CodeSystems and ValueSets, usable for bindings);
 /// returns how many SearchParameters that was.
 pub async fn activate_stored_definitions(repo: &Repository) -> Result<usize, Error> {
     let mut activated = 0;
-    for resource_type in ["SearchParameter", "StructureDefinition"] {
+    for resource_type in [
+        "SearchParameter",
+        "StructureDefinition",
+        "CodeSystem",
+        "ValueSet",
+    ] {
         let mut query = tillit_store::SearchQuery::of_type(resource_type);
         query.count = 500;
         loop {
@@ -111,8 +117,14 @@ pub async fn activate_stored_definitions(repo: &Repository) -> Result<usize, Err
                         repo.activate_search_parameter(&resource);
                         activated += 1;
                     }
-                } else if !repo.validation.profiles.contains(url) {
-                    repo.validation.profiles.add(&resource);
+                } else if resource_type == "StructureDefinition" {
+                    if !repo.validation.profiles.contains(url) {
+                        repo.validation.profiles.add(&resource);
+                    }
+                } else if let Some(terminology) = &repo.validation.terminology {
+                    if !terminology.contains(url) {
+                        terminology.add(&resource);
+                    }
                 }
             }
             match page.next {

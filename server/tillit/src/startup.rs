@@ -8,6 +8,7 @@ use tillit_conformance::{Package, PackageSource, Registry, StructureValidator};
 use tillit_fhirpath::Model;
 use tillit_interactions::store::{Store, StoreOptions};
 use tillit_interactions::{packages, reindex, Repository};
+use tillit_terminology::Terminology;
 use tillit_validation::{Profiles, Validator};
 
 use crate::config::Config;
@@ -118,7 +119,8 @@ pub async fn repository(config: &Config) -> Result<Repository, StartupError> {
     Ok(repo)
 }
 
-/// Reads the packages (only their StructureDefinitions and SearchParameters),
+/// Reads the packages (their StructureDefinitions, SearchParameters,
+/// CompartmentDefinitions, CodeSystems and ValueSets),
 /// builds the registry and the validators, and lets go of the definitions
 /// (the profile repository keeps the StructureDefinitions as text).
 pub fn load_definitions(
@@ -131,19 +133,25 @@ pub fn load_definitions(
     let wanted = |t: &str| {
         matches!(
             t,
-            "StructureDefinition" | "SearchParameter" | "CompartmentDefinition"
+            "StructureDefinition"
+                | "SearchParameter"
+                | "CompartmentDefinition"
+                | "CodeSystem"
+                | "ValueSet"
         )
     };
     let loaded = sources
         .map(|source| Package::read(&source, &wanted))
         .collect::<Result<Vec<_>, _>>()?;
     let profiles = Profiles::new(loaded.iter().flat_map(|(_, resources)| resources));
+    let terminology = Terminology::new(loaded.iter().flat_map(|(_, resources)| resources));
     let mut registry = Registry::new(loaded);
     let structure = StructureValidator::new(&registry);
     let model = Model::from_definitions(registry.base_definitions().map(|(_, sd)| sd));
     registry.release_definitions();
     release_freed_memory();
-    let validation = Validator::new(Arc::new(structure), Arc::new(profiles), Arc::new(model));
+    let validation = Validator::new(Arc::new(structure), Arc::new(profiles), Arc::new(model))
+        .with_terminology(Arc::new(terminology));
     Ok((registry, validation))
 }
 

@@ -14,8 +14,12 @@
 //! - nested resources (Bundle entries, contained) against their own base
 //!   definition and declared profiles.
 //!
-//! Profiles come from [`Profiles`], compiled on first use. Terminology bindings
-//! wait for the terminology service.
+//! - bindings (required: error; extensible: warning; preferred and example:
+//!   information) and codes that do not exist in a complete code system, with
+//!   a [`Terminology`];
+//!
+//! Profiles come from [`Profiles`], compiled on first use; those that arrive
+//! with only a differential get a snapshot generated.
 
 mod compare;
 mod position;
@@ -30,6 +34,7 @@ use serde_json::Value;
 use tillit_conformance::StructureValidator;
 use tillit_fhirpath::Model;
 use tillit_model::{Issue, IssueSeverity, IssueType};
+use tillit_terminology::Terminology;
 
 pub use position::locate;
 pub use profile::Profile;
@@ -45,6 +50,8 @@ pub struct Validator {
     pub profiles: Arc<Profiles>,
     /// The FHIRPath type model, for invariants and discriminators.
     pub model: Arc<Model>,
+    /// Code systems and value sets, for bindings and codes; without it neither is checked.
+    pub terminology: Option<Arc<Terminology>>,
 }
 
 impl Validator {
@@ -58,7 +65,14 @@ impl Validator {
             structure,
             profiles,
             model,
+            terminology: None,
         }
+    }
+
+    /// The same validator checking bindings and codes against `terminology`.
+    pub fn with_terminology(mut self, terminology: Arc<Terminology>) -> Validator {
+        self.terminology = Some(terminology);
+        self
     }
 
     /// Every problem of `resource`: its structure, the invariants of its base

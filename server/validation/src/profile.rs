@@ -134,6 +134,8 @@ pub(crate) struct ElementDef {
     pub max_value: Option<Value>,
     /// `maxLength`.
     pub max_length: Option<usize>,
+    /// The terminology binding: its strength and value set.
+    pub binding: Option<(Strength, Box<str>)>,
     /// The invariants.
     pub constraints: Vec<Constraint>,
     /// How the element is sliced, if it is.
@@ -157,6 +159,19 @@ impl ElementDef {
     pub fn repeats(&self) -> bool {
         self.base_max != Some(1)
     }
+}
+
+/// How strongly a binding holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Strength {
+    /// The code must come from the value set.
+    Required,
+    /// It must, when one there fits.
+    Extensible,
+    /// It should.
+    Preferred,
+    /// The value set is an example.
+    Example,
 }
 
 /// The invariants the validator checks natively, not by their expression:
@@ -421,6 +436,15 @@ fn compile_element(element: &Value, expressions: &mut ExpressionCache) -> Elemen
             .get("maxLength")
             .and_then(Value::as_u64)
             .map(|n| n as usize),
+        binding: element.get("binding").and_then(|b| {
+            let strength = match b.get("strength")?.as_str()? {
+                "required" => Strength::Required,
+                "extensible" => Strength::Extensible,
+                "preferred" => Strength::Preferred,
+                _ => Strength::Example,
+            };
+            Some((strength, b.get("valueSet")?.as_str()?.into()))
+        }),
         constraints: element
             .get("constraint")
             .and_then(Value::as_array)

@@ -12,7 +12,7 @@ use tillit_fhirpath::{Environment, Item};
 use tillit_model::{Issue, IssueSeverity, IssueType};
 
 use crate::compare::{equals_fixed, matches_pattern, number};
-use crate::profile::{DiscriminatorKind, ElementDef, Profile, Slicing, SlicingRules};
+use crate::profile::{DiscriminatorKind, ElementDef, Profile, Slicing, SlicingRules, Strength};
 use crate::Validator;
 
 /// A value met in the instance: its JSON and, for a primitive, its `_name` object.
@@ -65,6 +65,9 @@ pub(crate) struct Walk<'v> {
     /// The path and type of each element whose extensions are being walked,
     /// innermost last, for extension contexts.
     hosts: Vec<(String, String)>,
+    /// Whether an invariant failed on a value, by the expression's, the
+    /// value's and its resource's addresses.
+    invariant_results: HashMap<(usize, usize, usize, usize), bool>,
     /// Location and text of every issue recorded, to record each once.
     reported: HashSet<(String, String)>,
     /// Whether the walk only asks if the value conforms: it stops at the first error.
@@ -93,6 +96,7 @@ impl<'v> Walk<'v> {
             bundles: Vec::new(),
             conformance: HashMap::new(),
             reported: HashSet::new(),
+            invariant_results: HashMap::new(),
             hosts: Vec::new(),
             first_error_only: false,
             failed: false,
@@ -160,6 +164,7 @@ impl<'v> Walk<'v> {
         match ty {
             "Reference" => self.check_reference(def, node),
             "Attachment" => self.check_attachment(node),
+            "code" | "Coding" | "CodeableConcept" => self.check_codes(def, node, ty),
             _ => {}
         }
         let content = profile.content(index);
@@ -776,6 +781,7 @@ impl<'v> Walk<'v> {
         walk.bundles.extend(self.bundles.iter().copied());
         walk.depth = self.depth;
         walk.conformance = std::mem::take(&mut self.conformance);
+        walk.invariant_results = std::mem::take(&mut self.invariant_results);
         // A walk that stops at the first error: a value that does not conform
         // keeps no issues, and is walked in full if it is ever walked against
         // this profile for its own sake.
@@ -802,6 +808,7 @@ impl<'v> Walk<'v> {
         }
         let conforms = !walk.failed;
         self.conformance = std::mem::take(&mut walk.conformance);
+        self.invariant_results = std::mem::take(&mut walk.invariant_results);
         let issues = (keep && conforms).then(|| walk.finish());
         self.conformance
             .insert(key, Conformance { conforms, issues });
@@ -970,6 +977,87 @@ impl<'v> Walk<'v> {
         }
     }
 
+    /// A coded value: its codes must exist in their code system when that is
+    /// known completely, and come from the bound value set as the binding's
+    /// strength asks. Value sets that cannot be enumerated are not checked.
+    fn check_codes(&mut self, def: &ElementDef, node: Node<'v>, ty: &str) {
+        let Some(terminology) = self.validator.terminology.clone() else {
+            return;
+        };
+        let Some(value) = node.value else { return };
+        let codings: Vec<(Option<&str>, &str)> = match ty {
+            "code" => value.as_str().map(|c| (None, c)).into_iter().collect(),
+            "Coding" => coding(value).into_iter().collect(),
+            _ => value
+                .get("coding")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(coding)
+                .collect(),
+        };
+        if ty == "Coding" {
+            for &(system, code) in &codings {
+                let Some(system) = system else { continue };
+                if terminology.code_exists(system, code) == Some(false) {
+                    self.report(
+                        IssueSeverity::Error,
+                        IssueType::Value,
+                        Some(Step::to("code")),
+                        format!("the code '{code}' does not exist in the code system {system}"),
+                    );
+                }
+            }
+        }
+        let Some((strength, value_set)) = &def.binding else {
+            return;
+        };
+        if codings.is_empty() {
+            return;
+        }
+        let answers: Vec<Option<bool>> = codings
+            .iter()
+            .map(|&(system, code)| terminology.in_value_set(system, code, value_set))
+            .collect();
+        if answers.contains(&Some(true)) || answers.contains(&None) {
+            return;
+        }
+        let (severity, rule) = match strength {
+            Strength::Required => (IssueSeverity::Error, "required"),
+            Strength::Extensible => {
+                // Extensible: a code from elsewhere is allowed where none in
+                // the value set fits; one from the value set's own systems is not.
+                let systems = terminology.systems_of(value_set).unwrap_or_default();
+                let fits = codings
+                    .iter()
+                    .any(|(s, _)| s.is_some_and(|s| systems.iter().any(|t| t == s)));
+                if !fits {
+                    return;
+                }
+                (IssueSeverity::Warning, "extensible")
+            }
+            Strength::Preferred => (IssueSeverity::Information, "preferred"),
+            Strength::Example => (IssueSeverity::Information, "example"),
+        };
+        let shown: Vec<String> = codings
+            .iter()
+            .map(|(s, c)| match s {
+                Some(s) => format!("{s}#{c}"),
+                None => (*c).to_owned(),
+            })
+            .collect();
+        self.report(
+            severity,
+            IssueType::Value,
+            None,
+            format!(
+                "{} is not in the value set {value_set}, which the {rule} binding of {} names",
+                shown.join(", "),
+                def.path
+            ),
+        );
+    }
+
     /// An Attachment's stated `size` must be the size of its `data`.
     fn check_attachment(&mut self, node: Node<'v>) {
         let Some(object) = node.value.and_then(Value::as_object) else {
@@ -1130,15 +1218,33 @@ impl<'v> Walk<'v> {
         if let Some(resolver) = &resolver {
             env = env.with_resolver(resolver);
         }
+        let address = |v: Option<&Value>| v.map_or(0, |v| v as *const Value as usize);
         for constraint in &def.constraints {
-            let result = constraint
-                .expression
-                .evaluate_at(&focus, resource, root, &env);
-            let failed = match result.as_deref() {
-                Ok([]) => false,
-                Ok([Item::Value(tillit_fhirpath::Value::Boolean(b))]) => !b,
-                Ok([item]) => item_json(item).is_some_and(|j| *j == Value::Bool(false)),
-                Ok(_) => false,
+            // Two invariants with one expression (R4's txt-1 and txt-2 are both
+            // `htmlChecks()`), or one met again on the same value in another
+            // profile, are evaluated once.
+            let key = (
+                Arc::as_ptr(&constraint.expression) as usize,
+                address(node.value),
+                address(node.extension),
+                resource as *const Value as usize,
+            );
+            let outcome = match self.invariant_results.get(&key) {
+                Some(&known) => Ok(known),
+                None => constraint
+                    .expression
+                    .evaluate_at(&focus, resource, root, &env)
+                    .map(|result| match result.as_slice() {
+                        [Item::Value(tillit_fhirpath::Value::Boolean(b))] => !b,
+                        [item] => item_json(item).is_some_and(|j| *j == Value::Bool(false)),
+                        _ => false,
+                    }),
+            };
+            if let Ok(failed) = outcome {
+                self.invariant_results.insert(key, failed);
+            }
+            let failed = match outcome {
+                Ok(failed) => failed,
                 Err(error) => {
                     tracing::debug!(key = &*constraint.key, %error, "invariant could not be evaluated");
                     self.report(
@@ -1267,6 +1373,14 @@ impl tillit_fhirpath::Resolver for BundleResolver<'_> {
             })?;
         found.get("resource")
     }
+}
+
+/// The system and code of a Coding, when it has a code.
+fn coding(value: &Value) -> Option<(Option<&str>, &str)> {
+    Some((
+        value.get("system").and_then(Value::as_str),
+        value.get("code")?.as_str()?,
+    ))
 }
 
 /// Whether a value carries extensions (on itself, or on a primitive's `_name`).

@@ -213,6 +213,19 @@ fn breakages_of_an_ips_document_are_reported_where_they_are() {
             at: "Bundle.entry[0].resource.subject",
         },
         Mutation {
+            what: "a code outside a required binding",
+            apply: |b| b["entry"][0]["resource"]["status"] = "banana".into(),
+            at: "Bundle.entry[0].resource.status",
+        },
+        Mutation {
+            what: "a code that does not exist in its code system",
+            apply: |b| {
+                b["entry"][1]["resource"]["maritalStatus"] = serde_json::json!({"coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "code": "banana"}]});
+            },
+            at: "Bundle.entry[1].resource.maritalStatus.coding[0]",
+        },
+        Mutation {
             what: "a value outside its fixed value (Bundle.type)",
             apply: |b| b["type"] = "collection".into(),
             at: "Bundle",

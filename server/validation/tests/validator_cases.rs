@@ -94,11 +94,15 @@ fn validator_for(case: &Value) -> Validator {
             }
         }
     }
-    Validator::new(
+    let validator = Validator::new(
         base.structure.clone(),
         Arc::new(profiles),
         base.model.clone(),
-    )
+    );
+    match &base.terminology {
+        Some(terminology) => validator.with_terminology(terminology.clone()),
+        None => validator,
+    }
 }
 
 #[test]

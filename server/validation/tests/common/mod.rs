@@ -11,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 use serde_json::Value;
 use tillit_conformance::{Package, PackageSource, Registry, StructureValidator};
 use tillit_fhirpath::Model;
+use tillit_terminology::Terminology;
 use tillit_validation::{Profiles, Validator};
 
 /// The repository root.
@@ -70,7 +71,11 @@ pub fn validator() -> &'static Validator {
         let wanted = |t: &str| {
             matches!(
                 t,
-                "StructureDefinition" | "SearchParameter" | "CompartmentDefinition"
+                "StructureDefinition"
+                    | "SearchParameter"
+                    | "CompartmentDefinition"
+                    | "CodeSystem"
+                    | "ValueSet"
             )
         };
         let packages: Vec<_> = SHIPPED
@@ -80,10 +85,12 @@ pub fn validator() -> &'static Validator {
             })
             .collect();
         let profiles = Profiles::new(packages.iter().flat_map(|(_, resources)| resources));
+        let terminology = Terminology::new(packages.iter().flat_map(|(_, resources)| resources));
         let registry = Registry::new(packages);
         let structure = StructureValidator::new(&registry);
         let model = Model::from_definitions(registry.base_definitions().map(|(_, sd)| sd));
         Validator::new(Arc::new(structure), Arc::new(profiles), Arc::new(model))
+            .with_terminology(Arc::new(terminology))
     })
 }
 

@@ -1,0 +1,295 @@
+//! Tillit's terminology core: the CodeSystems and ValueSets of the loaded
+//! packages (and those written over the API) held in memory, with the two
+//! questions validation asks at run time:
+//! - does code `c` exist in code system `s`? (known for complete code systems);
+//! - is (`s`, `c`) in value set `v`? (known for value sets built from whole
+//!   code systems, enumerated concepts, other value sets and exclusions).
+//!
+//! A value set with filters (`is-a`, `regex`…) or over a code system that is
+//! not held completely gives no answer (`None`), never a guess: callers then
+//! skip the check. Expansions are computed once per value set and cached;
+//! writing a CodeSystem or ValueSet clears the cache.
+//! <https://hl7.org/fhir/R4/terminology-module.html>
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+
+use serde_json::Value;
+
+/// The codes of one code system.
+#[derive(Debug)]
+struct CodeSystem {
+    /// Whether every code is listed (`content` = `complete`).
+    complete: bool,
+    /// Whether codes compare case-sensitively (the default).
+    case_sensitive: bool,
+    /// Every code, nested concepts included (lowercased when not case-sensitive).
+    codes: HashSet<String>,
+}
+
+/// The members of a value set: codes by system.
+#[derive(Debug, Default)]
+struct Expansion {
+    codes: HashMap<String, HashSet<String>>,
+}
+
+/// CodeSystems and ValueSets by canonical URL.
+#[derive(Debug, Default)]
+pub struct Terminology {
+    code_systems: RwLock<HashMap<String, Arc<CodeSystem>>>,
+    value_sets: RwLock<HashMap<String, Arc<Value>>>,
+    /// Expansions computed so far; `None` when a value set cannot be enumerated.
+    expansions: RwLock<HashMap<String, Option<Arc<Expansion>>>>,
+}
+
+impl Terminology {
+    /// The terminology of `resources` (CodeSystems and ValueSets; others are ignored).
+    pub fn new<'a>(resources: impl IntoIterator<Item = &'a Value>) -> Terminology {
+        let terminology = Terminology::default();
+        for resource in resources {
+            terminology.add(resource);
+        }
+        terminology
+    }
+
+    /// Adds or replaces a CodeSystem or ValueSet; returns whether it was one.
+    pub fn add(&self, resource: &Value) -> bool {
+        let Some(url) = resource.get("url").and_then(Value::as_str) else {
+            return false;
+        };
+        match resource.get("resourceType").and_then(Value::as_str) {
+            Some("CodeSystem") => {
+                let case_sensitive =
+                    resource.get("caseSensitive").and_then(Value::as_bool) != Some(false);
+                let mut codes = HashSet::new();
+                collect_codes(resource.get("concept"), case_sensitive, &mut codes);
+                let system = CodeSystem {
+                    complete: resource.get("content").and_then(Value::as_str) == Some("complete"),
+                    case_sensitive,
+                    codes,
+                };
+                write(&self.code_systems).insert(url.to_owned(), Arc::new(system));
+            }
+            Some("ValueSet") => {
+                write(&self.value_sets).insert(url.to_owned(), Arc::new(resource.clone()));
+            }
+            _ => return false,
+        }
+        write(&self.expansions).clear();
+        true
+    }
+
+    /// Whether a CodeSystem or ValueSet with this canonical URL is held.
+    pub fn contains(&self, url: &str) -> bool {
+        read(&self.code_systems).contains_key(url) || read(&self.value_sets).contains_key(url)
+    }
+
+    /// Whether `code` exists in code system `system`; `None` when the system is
+    /// not held completely.
+    pub fn code_exists(&self, system: &str, code: &str) -> Option<bool> {
+        let systems = read(&self.code_systems);
+        let cs = systems.get(strip_version(system))?;
+        if !cs.complete {
+            return None;
+        }
+        Some(cs.contains(code))
+    }
+
+    /// Whether (`system`, `code`) is in value set `value_set` (a canonical URL,
+    /// optionally `|version`); without a system, whether the code is in it from
+    /// any system (the `code` data type). `None` when the value set is unknown
+    /// or cannot be enumerated.
+    pub fn in_value_set(&self, system: Option<&str>, code: &str, value_set: &str) -> Option<bool> {
+        let expansion = self.expansion(strip_version(value_set), 0)?;
+        let found = match system {
+            Some(system) => expansion
+                .codes
+                .get(strip_version(system))
+                .is_some_and(|codes| codes.contains(code)),
+            None => expansion.codes.values().any(|codes| codes.contains(code)),
+        };
+        Some(found)
+    }
+
+    /// The code systems value set `value_set` draws on, when it can be enumerated.
+    pub fn systems_of(&self, value_set: &str) -> Option<Vec<String>> {
+        let expansion = self.expansion(strip_version(value_set), 0)?;
+        Some(expansion.codes.keys().cloned().collect())
+    }
+
+    fn expansion(&self, url: &str, depth: usize) -> Option<Arc<Expansion>> {
+        if let Some(known) = read(&self.expansions).get(url) {
+            return known.clone();
+        }
+        let expansion = if depth > 10 {
+            None
+        } else {
+            let value_set = read(&self.value_sets).get(url).cloned();
+            value_set
+                .and_then(|vs| self.expand(&vs, depth))
+                .map(Arc::new)
+        };
+        write(&self.expansions).insert(url.to_owned(), expansion.clone());
+        expansion
+    }
+
+    /// Enumerates a value set's compose; `None` if any part cannot be.
+    fn expand(&self, value_set: &Value, depth: usize) -> Option<Expansion> {
+        let compose = value_set.get("compose")?;
+        let mut out = Expansion::default();
+        for include in compose.get("include")?.as_array()? {
+            let part = self.part(include, depth)?;
+            for (system, codes) in part.codes {
+                out.codes.entry(system).or_default().extend(codes);
+            }
+        }
+        for exclude in compose
+            .get("exclude")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let part = self.part(exclude, depth)?;
+            for (system, codes) in part.codes {
+                if let Some(kept) = out.codes.get_mut(&system) {
+                    kept.retain(|c| !codes.contains(c));
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// The codes one `include` (or `exclude`) names.
+    fn part(&self, include: &Value, depth: usize) -> Option<Expansion> {
+        if include
+            .get("filter")
+            .is_some_and(|f| f.as_array().is_some_and(|a| !a.is_empty()))
+        {
+            return None;
+        }
+        let mut codes = Expansion::default();
+        if let Some(system) = include.get("system").and_then(Value::as_str) {
+            let system = strip_version(system).to_owned();
+            let listed: Vec<String> = include
+                .get("concept")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c.get("code")?.as_str().map(str::to_owned))
+                .collect();
+            let set: HashSet<String> = if listed.is_empty() {
+                let systems = read(&self.code_systems);
+                let cs = systems
+                    .get(&system)
+                    .filter(|cs| cs.complete && cs.case_sensitive)?;
+                cs.codes.clone()
+            } else {
+                listed.into_iter().collect()
+            };
+            codes.codes.insert(system, set);
+        }
+        // Imported value sets: the include is their intersection (with the system's part).
+        for imported in include
+            .get("valueSet")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let other = self.expansion(strip_version(imported.as_str()?), depth + 1)?;
+            if include.get("system").is_some() {
+                for (system, set) in codes.codes.iter_mut() {
+                    let theirs = other.codes.get(system);
+                    set.retain(|c| theirs.is_some_and(|t| t.contains(c)));
+                }
+            } else if codes.codes.is_empty() {
+                codes.codes = other.codes.clone();
+            } else {
+                codes.codes.retain(|system, set| {
+                    let theirs = other.codes.get(system);
+                    set.retain(|c| theirs.is_some_and(|t| t.contains(c)));
+                    !set.is_empty()
+                });
+            }
+        }
+        Some(codes)
+    }
+}
+
+impl CodeSystem {
+    fn contains(&self, code: &str) -> bool {
+        if self.case_sensitive {
+            self.codes.contains(code)
+        } else {
+            self.codes.contains(&code.to_lowercase())
+        }
+    }
+}
+
+impl tillit_fhirpath::Terminology for Terminology {
+    fn member_of(&self, system: Option<&str>, code: &str, value_set: &str) -> Option<bool> {
+        self.in_value_set(system, code, value_set)
+    }
+}
+
+/// Every code in `concepts`, nested ones included.
+fn collect_codes(concepts: Option<&Value>, case_sensitive: bool, out: &mut HashSet<String>) {
+    for concept in concepts.and_then(Value::as_array).into_iter().flatten() {
+        if let Some(code) = concept.get("code").and_then(Value::as_str) {
+            out.insert(if case_sensitive {
+                code.to_owned()
+            } else {
+                code.to_lowercase()
+            });
+        }
+        collect_codes(concept.get("concept"), case_sensitive, out);
+    }
+}
+
+/// A canonical URL without its `|version`.
+fn strip_version(url: &str) -> &str {
+    url.split('|').next().unwrap_or(url)
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Terminology;
+    use serde_json::json;
+
+    #[test]
+    fn enumerable_value_sets_answer_and_filtered_ones_do_not() {
+        let cs = json!({"resourceType": "CodeSystem", "url": "http://x/cs", "content": "complete",
+            "concept": [{"code": "a", "concept": [{"code": "a1"}]}, {"code": "b"}]});
+        let whole = json!({"resourceType": "ValueSet", "url": "http://x/vs",
+            "compose": {"include": [{"system": "http://x/cs"}], "exclude": [{"system": "http://x/cs", "concept": [{"code": "b"}]}]}});
+        let listed = json!({"resourceType": "ValueSet", "url": "http://x/listed",
+            "compose": {"include": [{"system": "http://y", "concept": [{"code": "z"}]}]}});
+        let filtered = json!({"resourceType": "ValueSet", "url": "http://x/filtered",
+            "compose": {"include": [{"system": "http://x/cs", "filter": [{"property": "concept", "op": "is-a", "value": "a"}]}]}});
+        let t = Terminology::new([&cs, &whole, &listed, &filtered]);
+        assert_eq!(
+            t.in_value_set(Some("http://x/cs"), "a1", "http://x/vs|1.0"),
+            Some(true)
+        );
+        assert_eq!(
+            t.in_value_set(Some("http://x/cs"), "b", "http://x/vs"),
+            Some(false),
+            "excluded"
+        );
+        assert_eq!(t.in_value_set(None, "z", "http://x/listed"), Some(true));
+        assert_eq!(
+            t.in_value_set(Some("http://x/cs"), "a", "http://x/filtered"),
+            None
+        );
+        assert_eq!(t.code_exists("http://x/cs", "banana"), Some(false));
+        assert_eq!(t.code_exists("http://unknown", "a"), None);
+    }
+}
