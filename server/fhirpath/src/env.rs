@@ -54,6 +54,7 @@ pub struct Environment<'e> {
     pub(crate) validator: Option<&'e dyn Validator>,
     pub(crate) trace: Option<&'e TraceFn<'e>>,
     pub(crate) strict: bool,
+    pub(crate) as_filters: bool,
 }
 
 /// Converts a JSON primitive (or array of them) into System values.
@@ -96,6 +97,7 @@ impl<'e> Environment<'e> {
             validator: None,
             trace: None,
             strict: false,
+            as_filters: false,
         }
     }
 
@@ -157,6 +159,14 @@ impl<'e> Environment<'e> {
     /// Sends what `trace(name)` sees to `trace`.
     pub fn with_trace(mut self, trace: &'e TraceFn<'e>) -> Self {
         self.trace = Some(trace);
+        self
+    }
+
+    /// With `true`, `as(Type)` on several items keeps those of the type, as
+    /// `ofType()` does, instead of failing: FHIR's own invariants (`dom-3`:
+    /// `descendants().as(canonical)`) rely on it, and the HL7 Java engine allows it.
+    pub fn with_as_filtering(mut self, filters: bool) -> Self {
+        self.as_filters = filters;
         self
     }
 

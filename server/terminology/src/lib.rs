@@ -3,9 +3,10 @@
 //! questions validation asks at run time:
 //! - does code `c` exist in code system `s`? (known for complete code systems);
 //! - is (`s`, `c`) in value set `v`? (known for value sets built from whole
-//!   code systems, enumerated concepts, other value sets and exclusions).
+//!   code systems, enumerated concepts, hierarchy filters (`is-a`,
+//!   `descendent-of`, `is-not-a` on `concept`), other value sets and exclusions).
 //!
-//! A value set with filters (`is-a`, `regex`…) or over a code system that is
+//! A value set with other filters (`regex`, properties…) or over a code system that is
 //! not held completely gives no answer (`None`), never a guess: callers then
 //! skip the check. Expansions are computed once per value set and cached;
 //! writing a CodeSystem or ValueSet clears the cache.
@@ -25,6 +26,8 @@ struct CodeSystem {
     case_sensitive: bool,
     /// Every code, nested concepts included (lowercased when not case-sensitive).
     codes: HashSet<String>,
+    /// The codes nested directly under each code (its `is-a` children).
+    children: HashMap<String, Vec<String>>,
 }
 
 /// The members of a value set: codes by system.
@@ -62,11 +65,14 @@ impl Terminology {
                 let case_sensitive =
                     resource.get("caseSensitive").and_then(Value::as_bool) != Some(false);
                 let mut codes = HashSet::new();
-                collect_codes(resource.get("concept"), case_sensitive, &mut codes);
+                let mut children = HashMap::new();
+                let concepts = resource.get("concept");
+                collect_codes(concepts, case_sensitive, None, &mut codes, &mut children);
                 let system = CodeSystem {
                     complete: resource.get("content").and_then(Value::as_str) == Some("complete"),
                     case_sensitive,
                     codes,
+                    children,
                 };
                 write(&self.code_systems).insert(url.to_owned(), Arc::new(system));
             }
@@ -161,13 +167,24 @@ impl Terminology {
 
     /// The codes one `include` (or `exclude`) names.
     fn part(&self, include: &Value, depth: usize) -> Option<Expansion> {
-        if include
-            .get("filter")
-            .is_some_and(|f| f.as_array().is_some_and(|a| !a.is_empty()))
-        {
-            return None;
-        }
         let mut codes = Expansion::default();
+        let filters = include
+            .get("filter")
+            .and_then(Value::as_array)
+            .filter(|f| !f.is_empty());
+        if let Some(filters) = filters {
+            let system = strip_version(include.get("system")?.as_str()?).to_owned();
+            let systems = read(&self.code_systems);
+            let cs = systems
+                .get(&system)
+                .filter(|cs| cs.complete && cs.case_sensitive)?;
+            let mut set = cs.codes.clone();
+            for filter in filters {
+                set = set.intersection(&cs.filter(filter)?).cloned().collect();
+            }
+            codes.codes.insert(system, set);
+            return Some(codes);
+        }
         if let Some(system) = include.get("system").and_then(Value::as_str) {
             let system = strip_version(system).to_owned();
             let listed: Vec<String> = include
@@ -216,6 +233,46 @@ impl Terminology {
 }
 
 impl CodeSystem {
+    /// The codes a hierarchy filter selects (`concept` with `is-a`,
+    /// `descendent-of` or `is-not-a`); `None` for other filters.
+    fn filter(&self, filter: &Value) -> Option<HashSet<String>> {
+        if filter.get("property")?.as_str()? != "concept" {
+            return None;
+        }
+        let value = filter.get("value")?.as_str()?;
+        let mut below = HashSet::new();
+        let mut stack: Vec<&str> = self
+            .children
+            .get(value)
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        while let Some(code) = stack.pop() {
+            if below.insert(code.to_owned()) {
+                stack.extend(
+                    self.children
+                        .get(code)
+                        .into_iter()
+                        .flatten()
+                        .map(String::as_str),
+                );
+            }
+        }
+        match filter.get("op")?.as_str()? {
+            "descendent-of" => Some(below),
+            "is-a" => {
+                below.insert(value.to_owned());
+                Some(below)
+            }
+            "is-not-a" => {
+                below.insert(value.to_owned());
+                Some(self.codes.difference(&below).cloned().collect())
+            }
+            _ => None,
+        }
+    }
+
     fn contains(&self, code: &str) -> bool {
         if self.case_sensitive {
             self.codes.contains(code)
@@ -231,17 +288,37 @@ impl tillit_fhirpath::Terminology for Terminology {
     }
 }
 
-/// Every code in `concepts`, nested ones included.
-fn collect_codes(concepts: Option<&Value>, case_sensitive: bool, out: &mut HashSet<String>) {
+/// Every code in `concepts`, nested ones included, and the children of each.
+fn collect_codes(
+    concepts: Option<&Value>,
+    case_sensitive: bool,
+    parent: Option<&str>,
+    out: &mut HashSet<String>,
+    children: &mut HashMap<String, Vec<String>>,
+) {
     for concept in concepts.and_then(Value::as_array).into_iter().flatten() {
-        if let Some(code) = concept.get("code").and_then(Value::as_str) {
-            out.insert(if case_sensitive {
-                code.to_owned()
-            } else {
-                code.to_lowercase()
-            });
+        let Some(code) = concept.get("code").and_then(Value::as_str) else {
+            continue;
+        };
+        let code = if case_sensitive {
+            code.to_owned()
+        } else {
+            code.to_lowercase()
+        };
+        if let Some(parent) = parent {
+            children
+                .entry(parent.to_owned())
+                .or_default()
+                .push(code.clone());
         }
-        collect_codes(concept.get("concept"), case_sensitive, out);
+        collect_codes(
+            concept.get("concept"),
+            case_sensitive,
+            Some(&code),
+            out,
+            children,
+        );
+        out.insert(code);
     }
 }
 
@@ -274,7 +351,9 @@ mod tests {
             "compose": {"include": [{"system": "http://y", "concept": [{"code": "z"}]}]}});
         let filtered = json!({"resourceType": "ValueSet", "url": "http://x/filtered",
             "compose": {"include": [{"system": "http://x/cs", "filter": [{"property": "concept", "op": "is-a", "value": "a"}]}]}});
-        let t = Terminology::new([&cs, &whole, &listed, &filtered]);
+        let regex = json!({"resourceType": "ValueSet", "url": "http://x/regex",
+            "compose": {"include": [{"system": "http://x/cs", "filter": [{"property": "code", "op": "regex", "value": "a.*"}]}]}});
+        let t = Terminology::new([&cs, &whole, &listed, &filtered, &regex]);
         assert_eq!(
             t.in_value_set(Some("http://x/cs"), "a1", "http://x/vs|1.0"),
             Some(true)
@@ -286,8 +365,17 @@ mod tests {
         );
         assert_eq!(t.in_value_set(None, "z", "http://x/listed"), Some(true));
         assert_eq!(
-            t.in_value_set(Some("http://x/cs"), "a", "http://x/filtered"),
-            None
+            t.in_value_set(Some("http://x/cs"), "a1", "http://x/filtered"),
+            Some(true)
+        );
+        assert_eq!(
+            t.in_value_set(Some("http://x/cs"), "b", "http://x/filtered"),
+            Some(false)
+        );
+        assert_eq!(
+            t.in_value_set(Some("http://x/cs"), "a", "http://x/regex"),
+            None,
+            "not yet"
         );
         assert_eq!(t.code_exists("http://x/cs", "banana"), Some(false));
         assert_eq!(t.code_exists("http://unknown", "a"), None);

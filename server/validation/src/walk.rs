@@ -573,10 +573,24 @@ impl<'v> Walk<'v> {
                 })
                 .collect();
             for (k, &slice) in def.slices.iter().enumerate() {
-                if self.in_slice(&targets[k], slicing, item, &values) {
+                if self.in_slice(&targets[k], slicing, item, &values, false) {
                     assigned[i] = slice;
                     position[i] = k;
                     break;
+                }
+            }
+            // A value that fails a slice only by its profile (an IPS entry's
+            // Composition that breaks Composition-uv-ips) is still walked against
+            // that slice, so its own errors are reported where they are.
+            let by_profile = slicing
+                .discriminators
+                .iter()
+                .any(|d| d.kind == DiscriminatorKind::Profile);
+            if position[i] == usize::MAX && by_profile {
+                let closest = (0..def.slices.len())
+                    .find(|&k| self.in_slice(&targets[k], slicing, item, &values, true));
+                if let Some(k) = closest {
+                    assigned[i] = def.slices[k];
                 }
             }
         }
@@ -653,13 +667,15 @@ impl<'v> Walk<'v> {
     }
 
     /// Whether `item` belongs to the slice whose discriminators reach
-    /// `targets`, given what the item gives at each discriminator path (`values`).
+    /// `targets`, given what the item gives at each discriminator path
+    /// (`values`); with `ignore_profiles`, by every discriminator but profiles.
     fn in_slice<'x>(
         &mut self,
         targets: &[Target],
         slicing: &Slicing,
         item: &Found<'v, '_>,
         values: &[Option<Vec<Item<'x>>>],
+        ignore_profiles: bool,
     ) -> bool
     where
         'v: 'x,
@@ -670,6 +686,9 @@ impl<'v> Walk<'v> {
             let (Some((target_profile, target)), Some(values)) = (target, values) else {
                 return false;
             };
+            if ignore_profiles && discriminator.kind == DiscriminatorKind::Profile {
+                continue;
+            }
             let target_def = target_profile.element(*target);
             let matched = match discriminator.kind {
                 DiscriminatorKind::Value | DiscriminatorKind::Pattern => {
@@ -1214,7 +1233,9 @@ impl<'v> Walk<'v> {
         let focus = [model.node(node.value, node.extension, ty)];
         let (resource, root) = self.current_resource();
         let resolver = self.bundles.last().map(|b| BundleResolver(b));
-        let mut env = Environment::new(model).with_validator(self.validator);
+        let mut env = Environment::new(model)
+            .with_validator(self.validator)
+            .with_as_filtering(true);
         if let Some(resolver) = &resolver {
             env = env.with_resolver(resolver);
         }

@@ -27,6 +27,14 @@ pub(super) fn call<'a>(ctx: &Ctx<'_, '_, 'a>, input: &[Item<'a>], out: &mut Buf<
                 }
             }
         }
+        Func::As if ev.env.as_filters && input.len() > 1 => {
+            let spec = type_arg(ctx)?;
+            for item in input {
+                if ev.is_type(item, spec, true)? {
+                    out.push(item.clone());
+                }
+            }
+        }
         Func::Is | Func::As => {
             let spec = type_arg(ctx)?;
             if let Some(item) = single(input, func.name())? {
