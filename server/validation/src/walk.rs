@@ -167,6 +167,9 @@ impl<'v> Walk<'v> {
             "code" | "Coding" | "CodeableConcept" => self.check_codes(def, node, ty),
             _ => {}
         }
+        if index == 0 {
+            self.check_resource_root(&profile.type_name, node);
+        }
         let content = profile.content(index);
         self.invariants(profile, content, def, node, ty);
         if !profile.element(content).children.is_empty() {
@@ -257,6 +260,12 @@ impl<'v> Walk<'v> {
                 None,
                 format!("{url} is not an extension definition"),
             ),
+            None if is_cross_version_url(url) => self.report(
+                IssueSeverity::Information,
+                IssueType::Informational,
+                None,
+                format!("the extension {url} stands for an element of another FHIR version; its content is not checked"),
+            ),
             None if is_example_url(url) => self.report(
                 IssueSeverity::Information,
                 IssueType::Informational,
@@ -283,6 +292,56 @@ impl<'v> Walk<'v> {
         }
     }
 
+    /// Rules of a resource as a whole that no invariant states: a resource id
+    /// takes no extensions, and a Bundle's entries have absolute `fullUrl`s
+    /// and it has at most one `self` link.
+    fn check_resource_root(&mut self, type_name: &str, node: Node<'v>) {
+        let Some(object) = node.value.and_then(Value::as_object) else {
+            return;
+        };
+        if object.contains_key("resourceType") && object.contains_key("_id") {
+            self.report(
+                IssueSeverity::Error,
+                IssueType::Structure,
+                Some(Step::to("id")),
+                "a resource id takes no extensions".into(),
+            );
+        }
+        if type_name != "Bundle" || !object.contains_key("resourceType") {
+            return;
+        }
+        let selves = object
+            .get("link")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|l| l.get("relation").and_then(Value::as_str) == Some("self"))
+            .count();
+        if selves > 1 {
+            self.report(
+                IssueSeverity::Error,
+                IssueType::Invalid,
+                Some(Step::to("link")),
+                format!("a Bundle has at most one 'self' link; this one has {selves}"),
+            );
+        }
+        let relative = object
+            .get("entry")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.get("fullUrl").and_then(Value::as_str))
+            .find(|u| !u.contains(':'));
+        if let Some(url) = relative {
+            self.report(
+                IssueSeverity::Error,
+                IssueType::Invalid,
+                Some(Step::to("entry")),
+                format!("fullUrl '{url}' is not an absolute URL"),
+            );
+        }
+    }
+
     /// An extension may only be used where its definition's `context` allows:
     /// on an element of a listed type (or a type derived from it) or path.
     fn check_context(&mut self, extension: &Profile, url: &str) {
@@ -303,6 +362,7 @@ impl<'v> Walk<'v> {
                             || (matches!(expression, "CanonicalResource" | "MetadataResource")
                                 && model.is_resource_type(&host_type))
                             || model.is_subtype(&host_type, expression)
+                            || datatype_context(expression).is_some_and(|tail| host_path.ends_with(tail))
                             || host_path.strip_prefix(expression).is_some_and(|rest| {
                                 // The element itself, or (as R4's own examples use
                                 // type contexts such as `ElementDefinition`) one inside it.
@@ -1171,6 +1231,9 @@ impl<'v> Walk<'v> {
                 }
             }
         } else {
+            if let Some(&bundle) = self.bundles.last() {
+                self.check_bundle_matches(bundle, reference);
+            }
             reference_type(reference)
         };
         let Some(target_type) = target_type else {
@@ -1199,6 +1262,44 @@ impl<'v> Walk<'v> {
                     def.path,
                     allowed.join(", ")
                 ),
+            );
+        }
+    }
+
+    /// A relative reference inside a Bundle must not match several entries.
+    fn check_bundle_matches(&mut self, bundle: &Value, reference: &str) {
+        if reference.contains("://") || reference_type(reference).is_none() {
+            return;
+        }
+        let (path, version) = match reference.split_once("/_history/") {
+            Some((path, version)) => (path, Some(version)),
+            None => (reference, None),
+        };
+        let matches = bundle
+            .get("entry")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|e| {
+                e.get("fullUrl")
+                    .and_then(Value::as_str)
+                    .is_some_and(|u| u.strip_suffix(path).is_some_and(|base| base.ends_with('/')))
+            })
+            // A versioned reference picks the entry of its version.
+            .filter(|e| {
+                version.is_none_or(|v| {
+                    e.pointer("/resource/meta/versionId")
+                        .and_then(Value::as_str)
+                        == Some(v)
+                })
+            })
+            .count();
+        if matches > 1 {
+            self.report(
+                IssueSeverity::Error,
+                IssueType::Multiple,
+                Some(Step::to("reference")),
+                format!("{reference} matches {matches} entries of this Bundle"),
             );
         }
     }
@@ -1420,6 +1521,58 @@ pub(crate) fn declared_profiles(resource: &Value) -> impl Iterator<Item = &str> 
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
+}
+
+/// For a context inside a data type (`Address.line`), the part a host path
+/// ends with wherever the type is used (`.line`).
+fn datatype_context(expression: &str) -> Option<&str> {
+    let (head, _) = expression.split_once('.')?;
+    let datatype = head.starts_with(|c: char| c.is_ascii_uppercase())
+        && !matches!(head, "Resource" | "DomainResource")
+        && DATATYPES_WITH_ELEMENTS.contains(&head);
+    datatype.then(|| &expression[head.len()..])
+}
+
+/// The complex data types of R4 (those whose elements can be extension contexts).
+const DATATYPES_WITH_ELEMENTS: [&str; 27] = [
+    "Address",
+    "Age",
+    "Annotation",
+    "Attachment",
+    "CodeableConcept",
+    "Coding",
+    "ContactDetail",
+    "ContactPoint",
+    "Contributor",
+    "Count",
+    "DataRequirement",
+    "Distance",
+    "Dosage",
+    "Duration",
+    "Expression",
+    "HumanName",
+    "Identifier",
+    "Meta",
+    "Money",
+    "ParameterDefinition",
+    "Period",
+    "Quantity",
+    "Range",
+    "Ratio",
+    "Reference",
+    "RelatedArtifact",
+    "Timing",
+];
+
+/// Whether an extension URL is one of FHIR's cross-version extensions
+/// (`http://hl7.org/fhir/5.0/StructureDefinition/extension-DeviceRequest.doNotPerform`),
+/// which stand for elements of another version and are defined by rule, not by a package.
+fn is_cross_version_url(url: &str) -> bool {
+    url.strip_prefix("http://hl7.org/fhir/")
+        .and_then(|rest| rest.split_once("/StructureDefinition/extension-"))
+        .is_some_and(|(version, _)| {
+            version.contains('.') && version.chars().all(|c| c.is_ascii_digit() || c == '.')
+        })
 }
 
 /// Whether a URL's host is one reserved for examples (RFC 2606), whose

@@ -118,7 +118,10 @@ fn mutations(root: &Value, pointer: &str, at: &str, url: &str) -> Vec<Mutation> 
     {
         let name = name.clone();
         // A choice is located by its stem (`onset.ofType(dateTime)`).
-        let stem: String = name.chars().take_while(|c| c.is_ascii_lowercase()).collect();
+        let stem: String = name
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase())
+            .collect();
         add(
             format!("{name} given a number"),
             &|r| r[&name] = 12345.into(),

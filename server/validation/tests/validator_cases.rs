@@ -105,6 +105,22 @@ fn validator_for(case: &Value) -> Validator {
     }
 }
 
+/// The profiles an ImplementationGuide among the case's definitions makes
+/// global for the resource's type (`ImplementationGuide.global`), which
+/// apply to every resource of that type.
+fn global_profiles(case: &Value, resource: &Value) -> Vec<String> {
+    let ty = resource["resourceType"].as_str().unwrap_or_default();
+    ["supporting", "profiles"]
+        .iter()
+        .flat_map(|key| case[*key].as_array().cloned().unwrap_or_default())
+        .filter_map(|file| read_json(&testdata().join(file.as_str()?)))
+        .filter(|r| r["resourceType"] == "ImplementationGuide")
+        .flat_map(|ig| ig["global"].as_array().cloned().unwrap_or_default())
+        .filter(|g| g["type"] == ty)
+        .filter_map(|g| g["profile"].as_str().map(str::to_owned))
+        .collect()
+}
+
 #[test]
 fn agreement_with_the_hl7_validator_on_its_r4_cases() {
     let manifest = read_json(&testdata().join("manifest-r4.json")).expect("the validator manifest");
@@ -128,7 +144,11 @@ fn agreement_with_the_hl7_validator_on_its_r4_cases() {
         let text = std::fs::read_to_string(&file).unwrap_or_default();
         let issues: Vec<Issue> =
             match serde_json::from_str::<Value>(text.trim_start_matches('\u{feff}')) {
-                Ok(resource) => validator_for(case).validate(&resource, &[]),
+                Ok(resource) => {
+                    let globals = global_profiles(case, &resource);
+                    let globals: Vec<&str> = globals.iter().map(String::as_str).collect();
+                    validator_for(case).validate(&resource, &globals)
+                }
                 Err(e) => vec![Issue::error(
                     tillit_model::IssueType::Structure,
                     format!("not JSON: {e}"),
