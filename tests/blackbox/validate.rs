@@ -335,3 +335,43 @@ fn the_command_line_validates_files_folders_and_ndjson() {
         "{stdout}"
     );
 }
+
+db_test!(
+    a_profile_is_a_page_for_people_and_json_for_machines,
+    |srv| {
+        let bundle = srv
+            .get_json(&format!("StructureDefinition?url={IPS_PATIENT}"))
+            .await;
+        let id = bundle["entry"][0]["resource"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let page = srv
+            .request(Method::GET, &format!("StructureDefinition/{id}"))
+            .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("<table>") && html.contains("1..*"),
+            "an element table"
+        );
+        assert!(
+            html.contains("Patient-uv-ips") || html.contains("Patient (IPS)"),
+            "{}",
+            &html[..300]
+        );
+        assert!(
+            html.contains("slice"),
+            "IPS Patient slices its identifiers or names"
+        );
+        let json = srv.get_json(&format!("StructureDefinition/{id}")).await;
+        assert_eq!(json["url"], IPS_PATIENT, "machines still get FHIR JSON");
+    }
+);

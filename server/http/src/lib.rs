@@ -5,6 +5,7 @@
 mod negotiate;
 mod observe;
 mod operations_surface;
+mod pages;
 mod respond;
 mod routes;
 

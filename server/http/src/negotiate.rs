@@ -23,6 +23,9 @@ pub struct Negotiated {
     pub strict: bool,
     /// The media type of the response body.
     pub media: &'static str,
+    /// Whether a person's browser asked (`text/html` first, or `_format=html`):
+    /// conformance resources then get their page.
+    pub html: bool,
 }
 
 impl Default for Negotiated {
@@ -32,6 +35,7 @@ impl Default for Negotiated {
             prefer: Return::default(),
             strict: false,
             media: FHIR_JSON,
+            html: false,
         }
     }
 }
@@ -89,6 +93,15 @@ pub fn negotiate(headers: &HeaderMap, params: &[(String, String)]) -> Result<Neg
         } else {
             FHIR_JSON
         },
+        html: prefers_html(wanted),
+    })
+}
+
+/// Whether the first media type the client names is `text/html` (`html` in `_format`).
+fn prefers_html(wanted: &str) -> bool {
+    wanted.split(',').next().is_some_and(|first| {
+        let media = first.split(';').next().unwrap_or("").trim();
+        media.eq_ignore_ascii_case("text/html") || media.eq_ignore_ascii_case("html")
     })
 }
 
@@ -121,6 +134,7 @@ fn accepts_json(wanted: &str) -> bool {
                 | "*/*"
                 | "application/*"
                 | "text/html"
+                | "html"
                 | "text/plain"
                 | ""
         )

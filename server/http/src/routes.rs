@@ -22,7 +22,7 @@ use tillit_model::{Id, Instant, Issue, IssueType, ResourceKey, VersionId};
 
 use crate::negotiate::{check_content_type, negotiate, Negotiated};
 use crate::respond::{json_response, resource_response, Failure};
-use crate::AppState;
+use crate::{pages, AppState};
 
 type Shared = State<Arc<AppState>>;
 type Result<T> = std::result::Result<T, Failure>;
@@ -506,6 +506,19 @@ async fn instance_read(
     let mut stored = read::read(&app.repo, Reader::Committed(&app.repo.store), &key).await?;
     if not_modified(&req, &stored) {
         return Ok(StatusCode::NOT_MODIFIED.into_response());
+    }
+    if req.negotiated.html && pages::has_page(&key.resource_type) {
+        let resource: serde_json::Value = stored
+            .content
+            .as_deref()
+            .and_then(|c| serde_json::from_str(c).ok())
+            .unwrap_or_default();
+        let mut response = pages::render(&resource).into_response();
+        response.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        return Ok(response);
     }
     let body = response_body(&app, &req, &mut stored)?;
     Ok(resource_response(

@@ -40,6 +40,7 @@ struct Expansion {
 #[derive(Debug, Default)]
 pub struct Terminology {
     code_systems: RwLock<HashMap<String, Arc<CodeSystem>>>,
+    /// Each ValueSet's `compose` (all that membership needs).
     value_sets: RwLock<HashMap<String, Arc<Value>>>,
     /// Expansions computed so far; `None` when a value set cannot be enumerated.
     expansions: RwLock<HashMap<String, Option<Arc<Expansion>>>>,
@@ -77,7 +78,8 @@ impl Terminology {
                 write(&self.code_systems).insert(url.to_owned(), Arc::new(system));
             }
             Some("ValueSet") => {
-                write(&self.value_sets).insert(url.to_owned(), Arc::new(resource.clone()));
+                let compose = resource.get("compose").cloned().unwrap_or(Value::Null);
+                write(&self.value_sets).insert(url.to_owned(), Arc::new(compose));
             }
             _ => return false,
         }
@@ -140,8 +142,7 @@ impl Terminology {
     }
 
     /// Enumerates a value set's compose; `None` if any part cannot be.
-    fn expand(&self, value_set: &Value, depth: usize) -> Option<Expansion> {
-        let compose = value_set.get("compose")?;
+    fn expand(&self, compose: &Value, depth: usize) -> Option<Expansion> {
         let mut out = Expansion::default();
         for include in compose.get("include")?.as_array()? {
             let part = self.part(include, depth)?;

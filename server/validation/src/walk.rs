@@ -1340,6 +1340,10 @@ impl<'v> Walk<'v> {
         if let Some(resolver) = &resolver {
             env = env.with_resolver(resolver);
         }
+        let terminology = self.validator.terminology.clone();
+        if let Some(terminology) = &terminology {
+            env = env.with_terminology(&**terminology);
+        }
         let address = |v: Option<&Value>| v.map_or(0, |v| v as *const Value as usize);
         for constraint in &def.constraints {
             // Two invariants with one expression (R4's txt-1 and txt-2 are both

@@ -1,8 +1,8 @@
-// Each test binary uses a part of these helpers.
-#![allow(dead_code)]
-
 //! The packages the validation suites load: the shipped ones from `profiles/`
 //! and the R4 examples, fetched once with `npm pack` into `target/fhir-packages`.
+
+// Each test binary uses a part of these helpers.
+#![allow(dead_code)]
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
