@@ -57,6 +57,9 @@ pub struct Repository {
     pub base_url: String,
     /// The active search parameters; replaced when a SearchParameter is written.
     search_index: Arc<RwLock<Arc<SearchIndex>>>,
+    /// Set once the definitions clients stored (StructureDefinitions, CodeSystems,
+    /// ValueSets) have been read into the validator: on first use, not at start-up.
+    stored_definitions: Arc<tokio::sync::OnceCell<()>>,
     /// The full-text index for `_text` and `_content`, when the server keeps one.
     pub text: Option<Arc<text::TextIndex>>,
 }
@@ -86,6 +89,7 @@ impl Repository {
             base_url,
             search_index: Arc::new(RwLock::new(Arc::new(index))),
             text: None,
+            stored_definitions: Arc::new(tokio::sync::OnceCell::new()),
         }
     }
 
@@ -110,6 +114,8 @@ impl Repository {
     pub fn activate_if_definition(&self, resource_type: &str, resource: &serde_json::Value) {
         match resource_type {
             "SearchParameter" => self.activate_search_parameter(resource),
+            // Until the stored definitions are read, the read will find this one.
+            _ if !self.stored_definitions.initialized() => {}
             "StructureDefinition" => {
                 self.validation.profiles.add(resource);
             }
@@ -120,6 +126,37 @@ impl Repository {
             }
             _ => {}
         }
+    }
+
+    /// Makes sure the validator knows the StructureDefinitions, CodeSystems and
+    /// ValueSets clients stored, reading them (once) if it does not yet; every
+    /// profile validation calls this first.
+    pub async fn ensure_stored_definitions(&self) -> Result<(), Error> {
+        self.stored_definitions
+            .get_or_try_init(|| async {
+                let validation = &self.validation;
+                for resource_type in ["StructureDefinition", "CodeSystem", "ValueSet"] {
+                    reindex::each_stored(self, resource_type, |resource| {
+                        let url = resource
+                            .get("url")
+                            .and_then(serde_json::Value::as_str)
+                            .unwrap_or_default();
+                        if resource_type == "StructureDefinition" {
+                            if !validation.profiles.contains(url) {
+                                validation.profiles.add(resource);
+                            }
+                        } else if let Some(terminology) = &validation.terminology {
+                            if !terminology.contains(url) {
+                                terminology.add(resource);
+                            }
+                        }
+                    })
+                    .await?;
+                }
+                Ok::<(), Error>(())
+            })
+            .await?;
+        Ok(())
     }
 
     /// Makes the parameter a SearchParameter resource defines active (replacing

@@ -83,57 +83,49 @@ pub async fn is_current(repo: &Repository) -> Result<bool, Error> {
     Ok(stored.as_deref() == Some(repo.search_index().fingerprint().as_str()))
 }
 
-/// Activates the definitions clients created (SearchParameters, whose values
-/// the index holds already; StructureDefinitions, usable as profiles;
-/// CodeSystems and ValueSets, usable for bindings);
-/// returns how many SearchParameters that was.
-pub async fn activate_stored_definitions(repo: &Repository) -> Result<usize, Error> {
+/// Loads the SearchParameters created on this server (those not in a loaded
+/// package) into the active index, so they survive restarts; returns how many.
+pub async fn activate_stored_parameters(repo: &Repository) -> Result<usize, Error> {
     let mut activated = 0;
-    for resource_type in [
-        "SearchParameter",
-        "StructureDefinition",
-        "CodeSystem",
-        "ValueSet",
-    ] {
-        let mut query = tillit_store::SearchQuery::of_type(resource_type);
-        query.count = 500;
-        loop {
-            let page = repo.store.search(&query).await?;
-            for found in &page.matches {
-                let Some(resource) = found
-                    .stored
-                    .content
-                    .as_deref()
-                    .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
-                else {
-                    continue;
-                };
-                let url = resource
-                    .get("url")
-                    .and_then(serde_json::Value::as_str)
-                    .unwrap_or_default();
-                if resource_type == "SearchParameter" {
-                    if !repo.registry.is_package_search_parameter(url) {
-                        repo.activate_search_parameter(&resource);
-                        activated += 1;
-                    }
-                } else if resource_type == "StructureDefinition" {
-                    if !repo.validation.profiles.contains(url) {
-                        repo.validation.profiles.add(&resource);
-                    }
-                } else if let Some(terminology) = &repo.validation.terminology {
-                    if !terminology.contains(url) {
-                        terminology.add(&resource);
-                    }
-                }
-            }
-            match page.next {
-                Some(next) => query.cursor = Some(next),
-                None => break,
+    each_stored(repo, "SearchParameter", |resource| {
+        let url = resource
+            .get("url")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        if !repo.registry.is_package_search_parameter(url) {
+            repo.activate_search_parameter(resource);
+            activated += 1;
+        }
+    })
+    .await?;
+    Ok(activated)
+}
+
+/// Hands every stored current resource of `resource_type` to `f`, a page at a time.
+pub(crate) async fn each_stored(
+    repo: &Repository,
+    resource_type: &str,
+    mut f: impl FnMut(&serde_json::Value),
+) -> Result<(), Error> {
+    let mut query = tillit_store::SearchQuery::of_type(resource_type);
+    query.count = 500;
+    loop {
+        let page = repo.store.search(&query).await?;
+        for found in &page.matches {
+            let resource = found
+                .stored
+                .content
+                .as_deref()
+                .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok());
+            if let Some(resource) = resource {
+                f(&resource);
             }
         }
+        match page.next {
+            Some(next) => query.cursor = Some(next),
+            None => return Ok(()),
+        }
     }
-    Ok(activated)
 }
 
 /// A reindex running in the background (`$reindex`), one at a time, with its

@@ -59,6 +59,7 @@ pub struct Request<'a> {
 /// is not JSON, no resource, an unknown `mode`, a resource of another type.
 pub async fn validate(repo: &Repository, request: &Request<'_>) -> Result<Value, Error> {
     repo.check_type(request.resource_type)?;
+    repo.ensure_stored_definitions().await?;
     let body = request
         .body
         .filter(|b| !b.iter().all(u8::is_ascii_whitespace));

@@ -16,6 +16,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
+use tillit_model::{Deferred, Loader};
 
 /// The codes of one code system.
 #[derive(Debug)]
@@ -44,20 +45,45 @@ pub struct Terminology {
     value_sets: RwLock<HashMap<String, Arc<Value>>>,
     /// Expansions computed so far; `None` when a value set cannot be enumerated.
     expansions: RwLock<HashMap<String, Option<Arc<Expansion>>>>,
+    /// The packages' CodeSystems and ValueSets, read on first use.
+    deferred: Deferred,
 }
 
 impl Terminology {
     /// The terminology of `resources` (CodeSystems and ValueSets; others are ignored).
     pub fn new<'a>(resources: impl IntoIterator<Item = &'a Value>) -> Terminology {
-        let terminology = Terminology::default();
+        let terminology = Terminology {
+            deferred: Deferred::nothing(),
+            ..Terminology::default()
+        };
         for resource in resources {
             terminology.add(resource);
         }
         terminology
     }
 
+    /// A terminology whose CodeSystems and ValueSets `loader` reads the first
+    /// time one is asked for (the server starts without them).
+    pub fn deferred(loader: Loader) -> Terminology {
+        Terminology {
+            deferred: Deferred::new(loader),
+            ..Terminology::default()
+        }
+    }
+
+    fn loaded(&self) {
+        self.deferred.ensure(|resource| {
+            self.insert(resource);
+        });
+    }
+
     /// Adds or replaces a CodeSystem or ValueSet; returns whether it was one.
     pub fn add(&self, resource: &Value) -> bool {
+        self.loaded();
+        self.insert(resource)
+    }
+
+    fn insert(&self, resource: &Value) -> bool {
         let Some(url) = resource.get("url").and_then(Value::as_str) else {
             return false;
         };
@@ -89,12 +115,14 @@ impl Terminology {
 
     /// Whether a CodeSystem or ValueSet with this canonical URL is held.
     pub fn contains(&self, url: &str) -> bool {
+        self.loaded();
         read(&self.code_systems).contains_key(url) || read(&self.value_sets).contains_key(url)
     }
 
     /// Whether `code` exists in code system `system`; `None` when the system is
     /// not held completely.
     pub fn code_exists(&self, system: &str, code: &str) -> Option<bool> {
+        self.loaded();
         let systems = read(&self.code_systems);
         let cs = systems.get(strip_version(system))?;
         if !cs.complete {
@@ -108,6 +136,7 @@ impl Terminology {
     /// any system (the `code` data type). `None` when the value set is unknown
     /// or cannot be enumerated.
     pub fn in_value_set(&self, system: Option<&str>, code: &str, value_set: &str) -> Option<bool> {
+        self.loaded();
         let expansion = self.expansion(strip_version(value_set), 0)?;
         let found = match system {
             Some(system) => expansion
@@ -121,6 +150,7 @@ impl Terminology {
 
     /// The code systems value set `value_set` draws on, when it can be enumerated.
     pub fn systems_of(&self, value_set: &str) -> Option<Vec<String>> {
+        self.loaded();
         let expansion = self.expansion(strip_version(value_set), 0)?;
         Some(expansion.codes.keys().cloned().collect())
     }

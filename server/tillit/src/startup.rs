@@ -93,7 +93,12 @@ pub async fn repository(config: &Config) -> Result<Repository, StartupError> {
     .with_write_policy(config.write_policy.clone());
     let fresh = repo.store.count_current().await? == 0;
     let installed = packages::install(&repo).await?;
-    let custom = reindex::activate_stored_definitions(&repo).await?;
+    let custom = reindex::activate_stored_parameters(&repo).await?;
+    // A server that validates writes against profiles reads their definitions now.
+    let policy = &config.write_policy;
+    if policy.declared_profiles || !policy.required.is_empty() {
+        repo.ensure_stored_definitions().await?;
+    }
     if fresh {
         // Everything in a new database was indexed as it was written.
         reindex::mark_current(&repo).await?;
@@ -133,18 +138,17 @@ pub fn load_definitions(
     let wanted = |t: &str| {
         matches!(
             t,
-            "StructureDefinition"
-                | "SearchParameter"
-                | "CompartmentDefinition"
-                | "CodeSystem"
-                | "ValueSet"
+            "StructureDefinition" | "SearchParameter" | "CompartmentDefinition"
         )
     };
     let loaded = sources
         .map(|source| Package::read(&source, &wanted))
         .collect::<Result<Vec<_>, _>>()?;
-    let profiles = Profiles::new(loaded.iter().flat_map(|(_, resources)| resources));
-    let terminology = Terminology::new(loaded.iter().flat_map(|(_, resources)| resources));
+    // The profile repository and the terminology read the packages again when
+    // first used: the server starts without them.
+    let sources: Vec<PackageSource> = loaded.iter().map(|(p, _)| p.source.clone()).collect();
+    let profiles = Profiles::deferred(deferred_read(sources.clone(), &["StructureDefinition"]));
+    let terminology = Terminology::deferred(deferred_read(sources, &["CodeSystem", "ValueSet"]));
     let mut registry = Registry::new(loaded);
     let structure = StructureValidator::new(&registry);
     let model = Model::from_definitions(registry.base_definitions().map(|(_, sd)| sd));
@@ -153,6 +157,25 @@ pub fn load_definitions(
     let validation = Validator::new(Arc::new(structure), Arc::new(profiles), Arc::new(model))
         .with_terminology(Arc::new(terminology));
     Ok((registry, validation))
+}
+
+/// A loader that reads the resources of `types` from `sources`, for definitions
+/// read on first use; a package that cannot be read again is logged.
+fn deferred_read(
+    sources: Vec<PackageSource>,
+    types: &'static [&'static str],
+) -> tillit_model::Loader {
+    Box::new(move || {
+        let wanted = |t: &str| types.contains(&t);
+        let mut out = Vec::new();
+        for source in &sources {
+            match Package::read(source, &wanted) {
+                Ok((_, resources)) => out.extend(resources),
+                Err(error) => tracing::error!(%error, "package could not be read again"),
+            }
+        }
+        out
+    })
 }
 
 /// The FHIRPath type model of the configured packages, without a database.

@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use serde_json::Value;
 
+use tillit_model::{Deferred, Loader};
+
 use crate::profile::{ExpressionCache, Profile};
 use crate::snapshot::{self, Definitions};
 
@@ -22,22 +24,48 @@ pub struct Profiles {
     compiled: RwLock<HashMap<Box<str>, Option<Arc<Profile>>>>,
     /// Compiled invariants and discriminator paths, shared by every profile.
     expressions: Mutex<ExpressionCache>,
+    /// The packages' definitions, read on first use.
+    deferred: Deferred,
 }
 
 impl Profiles {
     /// A repository holding `definitions` (StructureDefinitions; other
     /// resources are ignored). A later definition of the same URL wins.
     pub fn new<'a>(definitions: impl IntoIterator<Item = &'a Value>) -> Profiles {
-        let profiles = Profiles::default();
+        let profiles = Profiles {
+            deferred: Deferred::nothing(),
+            ..Profiles::default()
+        };
         for definition in definitions {
             profiles.add(definition);
         }
         profiles
     }
 
+    /// A repository whose definitions `loader` reads the first time one is
+    /// asked for (the server starts without them).
+    pub fn deferred(loader: Loader) -> Profiles {
+        Profiles {
+            deferred: Deferred::new(loader),
+            ..Profiles::default()
+        }
+    }
+
+    /// Reads the deferred definitions if they have not been read.
+    fn loaded(&self) {
+        self.deferred.ensure(|definition| {
+            self.insert(definition);
+        });
+    }
+
     /// Adds or replaces `definition` if it is a StructureDefinition with a URL;
     /// returns whether it was one.
     pub fn add(&self, definition: &Value) -> bool {
+        self.loaded();
+        self.insert(definition)
+    }
+
+    fn insert(&self, definition: &Value) -> bool {
         if definition.get("resourceType").and_then(Value::as_str) != Some("StructureDefinition") {
             return false;
         }
@@ -76,6 +104,7 @@ impl Profiles {
     /// A copy that can take definitions of its own without changing this one
     /// (a validation run with extra definitions); compiled profiles are shared.
     pub fn layer(&self) -> Profiles {
+        self.loaded();
         let expressions = self
             .expressions
             .lock()
@@ -86,16 +115,19 @@ impl Profiles {
             base: RwLock::new(read(&self.base).clone()),
             compiled: RwLock::new(read(&self.compiled).clone()),
             expressions: Mutex::new(expressions),
+            deferred: Deferred::nothing(),
         }
     }
 
     /// Whether a definition with this canonical URL (optionally `|version`) is known.
     pub fn contains(&self, url: &str) -> bool {
+        self.loaded();
         read(&self.texts).contains_key(url)
     }
 
     /// The compiled definition with canonical URL `url` (optionally `|version`).
     pub fn get(&self, url: &str) -> Option<Arc<Profile>> {
+        self.loaded();
         if let Some(found) = read(&self.compiled).get(url) {
             return found.clone();
         }
@@ -113,6 +145,7 @@ impl Profiles {
     /// The definition with canonical URL `url`, with a snapshot generated
     /// from its differential when it came without one.
     pub fn definition(&self, url: &str) -> Option<Value> {
+        self.loaded();
         let text = read(&self.texts).get(url).cloned()?;
         let mut definition: Value = serde_json::from_str(&text).ok()?;
         if definition.get("snapshot").is_none() {
@@ -128,12 +161,14 @@ impl Profiles {
 
     /// The compiled base definition of type `name` (`Patient`, `Quantity`, `string`).
     pub fn base(&self, name: &str) -> Option<Arc<Profile>> {
+        self.loaded();
         let url = read(&self.base).get(name).cloned()?;
         self.get(&url)
     }
 
     /// The canonical URL of every definition held.
     pub fn urls(&self) -> Vec<Box<str>> {
+        self.loaded();
         read(&self.texts)
             .keys()
             .filter(|k| !k.contains('|'))
