@@ -57,22 +57,14 @@ fn main() {
     if std::env::args().nth(1).as_deref() == Some("document") {
         return;
     }
-    let definitions = [
-        "StructureDefinition",
-        "ValueSet",
-        "CodeSystem",
-        "SearchParameter",
-        "ConceptMap",
-        "OperationDefinition",
-        "CompartmentDefinition",
-        "ImplementationGuide",
-        "CapabilityStatement",
-    ];
     let examples: Vec<Value> = common::resources(&common::r4_examples_package())
         .into_iter()
         .chain(ips)
         .map(|(_, r)| r)
-        .filter(|r| !definitions.contains(&r["resourceType"].as_str().unwrap_or_default()))
+        .filter(|r| {
+            let ty = r["resourceType"].as_str().unwrap_or_default();
+            !common::DEFINITIONS.contains(&ty) && ty != "CapabilityStatement"
+        })
         .collect();
     let count = |r: &Value| 1 + r["entry"].as_array().map_or(0, Vec::len);
     let resources: usize = examples.iter().map(count).sum();

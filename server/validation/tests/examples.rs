@@ -10,19 +10,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 use tillit_model::{Issue, IssueSeverity};
 
-/// Resource types that define rather than exemplify: the conformance
-/// resources of the specification itself.
-const DEFINITIONS: [&str; 8] = [
-    "StructureDefinition",
-    "ValueSet",
-    "CodeSystem",
-    "SearchParameter",
-    "ConceptMap",
-    "OperationDefinition",
-    "CompartmentDefinition",
-    "ImplementationGuide",
-];
-
 fn errors(issues: &[Issue]) -> Vec<&Issue> {
     issues
         .iter()
@@ -83,7 +70,7 @@ fn r4_examples_have_no_errors_except_the_listed_ones() {
                 .get("resourceType")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            !DEFINITIONS.contains(&ty)
+            !common::DEFINITIONS.contains(&ty)
         })
         .collect();
     assert!(examples.len() > 700, "{} examples", examples.len());
@@ -109,7 +96,7 @@ fn ips_examples_have_no_errors_against_their_profiles() {
                     .get("resourceType")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
-                !DEFINITIONS.contains(&ty) && ty != "CapabilityStatement" && ty != "Basic"
+                !common::DEFINITIONS.contains(&ty) && ty != "CapabilityStatement" && ty != "Basic"
             })
             .collect();
     let bundles: Vec<(String, Value)> = examples

@@ -113,3 +113,16 @@ pub fn r4_examples_package() -> PathBuf {
     }
     file
 }
+
+/// Resource types that define rather than exemplify: the conformance
+/// resources of the specification itself.
+pub const DEFINITIONS: [&str; 8] = [
+    "StructureDefinition",
+    "ValueSet",
+    "CodeSystem",
+    "SearchParameter",
+    "ConceptMap",
+    "OperationDefinition",
+    "CompartmentDefinition",
+    "ImplementationGuide",
+];
