@@ -134,7 +134,28 @@ impl Validator {
             }
         }
         issues.extend(walk.finish());
+        if resource_type == "StructureDefinition" {
+            issues.extend(self.differential_issues(resource));
+        }
         issues
+    }
+
+    /// The mistakes of a StructureDefinition's differential against its base:
+    /// elements that match nothing there, and fixed values it contradicts.
+    fn differential_issues(&self, definition: &Value) -> Vec<Issue> {
+        let Some((_, problems)) = snapshot::generate(definition, &*self.profiles) else {
+            return Vec::new();
+        };
+        problems
+            .into_iter()
+            .map(|problem| Issue {
+                expression: Some(format!(
+                    "StructureDefinition.differential.element[{}]",
+                    problem.element
+                )),
+                ..Issue::error(IssueType::Invalid, problem.message)
+            })
+            .collect()
     }
 }
 

@@ -197,6 +197,16 @@ const CORRECTED_CONSTRAINTS: [(&str, &str, &str); 2] = [
     ),
 ];
 
+/// Extension contexts that R4 publishes wrongly, by extension URL: the
+/// published context and the one its own definitions use.
+const CORRECTED_CONTEXTS: [(&str, &str, &str); 1] = [(
+    // R4's own snapshots put this extension on `ElementDefinition.type`, as
+    // the extensions pack later corrected its context to.
+    "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type",
+    "ElementDefinition.type.code",
+    "ElementDefinition.type",
+)];
+
 impl Profile {
     /// Compiles `definition`; `None` if it has no snapshot.
     pub fn compile(definition: &Value, expressions: &mut ExpressionCache) -> Option<Profile> {
@@ -264,7 +274,9 @@ impl Profile {
                 .get("contentReference")
                 .and_then(Value::as_str)
                 .and_then(|r| r.strip_prefix('#'));
-            if let Some(target) = reference.and_then(|r| by_path.get(r)) {
+            // Children of its own (a profile's slices of it) come first.
+            let unrolled = !elements[index].children.is_empty();
+            if let Some(target) = reference.and_then(|r| by_path.get(r)).filter(|_| !unrolled) {
                 elements[index].content_reference = Some(*target);
             }
         }
@@ -278,10 +290,12 @@ impl Profile {
                 .into_iter()
                 .flatten()
                 .filter_map(|c| {
-                    Some((
-                        c.get("type")?.as_str()?.into(),
-                        c.get("expression")?.as_str()?.into(),
-                    ))
+                    let expression = c.get("expression")?.as_str()?;
+                    let expression = CORRECTED_CONTEXTS
+                        .iter()
+                        .find(|(url, published, _)| *url == text("url") && *published == expression)
+                        .map_or(expression, |(_, _, corrected)| corrected);
+                    Some((c.get("type")?.as_str()?.into(), expression.into()))
                 })
                 .collect(),
             elements,
@@ -339,6 +353,11 @@ impl Profile {
                 .strip_prefix(stem)
                 .is_some_and(|suffix| suffix.starts_with(|c: char| c.is_ascii_uppercase()))
         })
+    }
+
+    /// The index of the element with path `path`, if the profile has one.
+    pub(crate) fn position_of_path(&self, path: &str) -> Option<usize> {
+        self.elements.iter().position(|e| &*e.path == path)
     }
 
     /// The element whose children apply to `index`'s values (itself, or the

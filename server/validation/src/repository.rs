@@ -150,10 +150,20 @@ impl Profiles {
         let mut definition: Value = serde_json::from_str(&text).ok()?;
         if definition.get("snapshot").is_none() {
             match snapshot::generate(&definition, self) {
-                Some(elements) => {
+                Some((elements, problems)) => {
+                    for problem in problems {
+                        tracing::warn!(
+                            url,
+                            problem.message,
+                            "a mistake in this profile's differential"
+                        );
+                    }
                     definition["snapshot"] = serde_json::json!({ "element": elements })
                 }
-                None => tracing::warn!(url, "no snapshot could be generated for this profile"),
+                None => tracing::warn!(
+                    url,
+                    "no snapshot could be generated for this profile: its base is unknown"
+                ),
             }
         }
         Some(definition)

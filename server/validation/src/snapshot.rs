@@ -13,30 +13,44 @@ pub(crate) trait Definitions {
     fn snapshot_of(&self, url: &str) -> Option<Vec<Value>>;
 }
 
-/// The snapshot elements of `definition` from its differential and its base;
-/// `None` when the base is unknown or an element cannot be placed.
-pub(crate) fn generate(definition: &Value, definitions: &dyn Definitions) -> Option<Vec<Value>> {
+/// A mistake in a differential: the index of its element and what is wrong.
+#[derive(Debug)]
+pub(crate) struct Problem {
+    /// The index in `differential.element`.
+    pub element: usize,
+    /// What is wrong, for people.
+    pub message: String,
+}
+
+/// The snapshot elements of `definition` from its differential and its base,
+/// with the differential's mistakes: elements that match nothing in the base
+/// (left out) and fixed values that contradict the base's. `None` when the
+/// base is unknown.
+pub(crate) fn generate(
+    definition: &Value,
+    definitions: &dyn Definitions,
+) -> Option<(Vec<Value>, Vec<Problem>)> {
+    let differential = definition.pointer("/differential/element")?.as_array()?;
     if definition.get("derivation").and_then(Value::as_str) == Some("specialization") {
         // A new type (a logical model): its differential defines every
         // element, with the cardinality an unconstrained element has.
-        let mut elements = definition
-            .pointer("/differential/element")?
-            .as_array()?
-            .clone();
+        let mut elements = differential.clone();
         for element in &mut elements {
             if let Some(object) = element.as_object_mut() {
                 object.entry("min").or_insert(0.into());
                 object.entry("max").or_insert("*".into());
             }
         }
-        return Some(elements);
+        return Some((elements, Vec::new()));
     }
     let base = definition.get("baseDefinition")?.as_str()?;
     let mut elements = definitions.snapshot_of(base)?;
     let original = elements.clone();
-    let differential = definition.pointer("/differential/element")?.as_array()?;
-    for diff in differential {
-        let path = diff.get("path")?.as_str()?;
+    let mut problems = Vec::new();
+    for (n, diff) in differential.iter().enumerate() {
+        let Some(path) = diff.get("path").and_then(Value::as_str) else {
+            continue;
+        };
         let id = diff
             .get("id")
             .and_then(Value::as_str)
@@ -45,14 +59,60 @@ pub(crate) fn generate(definition: &Value, definitions: &dyn Definitions) -> Opt
         let index = match diff.get("sliceName").and_then(Value::as_str) {
             // A slice the base (or a copied subtree) has already is constrained further.
             Some(slice) if is_slice_id(&id, slice) => match position(&elements, &id) {
-                Some(existing) => existing,
-                None => add_slice(&mut elements, &original, &id, slice, definitions)?,
+                Some(existing) => Some(existing),
+                None => add_slice(&mut elements, &original, &id, slice, definitions),
             },
-            _ => find_or_unroll(&mut elements, &id, definitions)?,
+            _ => find_or_unroll(&mut elements, &id, definitions),
         };
+        let unsliced: Vec<&str> = id
+            .split('.')
+            .map(|step| step.split_once(':').map_or(step, |(name, _)| name))
+            .collect();
+        if unsliced.join(".") != path {
+            problems.push(Problem {
+                element: n,
+                message: format!(
+                    "the differential element {id} has the path {path}, which its id does not name"
+                ),
+            });
+        }
+        let Some(index) = index else {
+            problems.push(Problem {
+                element: n,
+                message: format!(
+                    "the differential element {id} could not be placed on the base {base}: it names no element there, or one inside a choice of several types, which snapshots are not generated through"
+                ),
+            });
+            continue;
+        };
+        if let Some(message) = contradicted_fixed_value(&elements[index], diff) {
+            problems.push(Problem {
+                element: n,
+                message,
+            });
+        }
         merge(&mut elements[index], diff);
     }
-    Some(elements)
+    Some((elements, problems))
+}
+
+/// Why `diff` cannot constrain `base`: a fixed value other than the one the
+/// base fixes already (a derived profile can narrow, never change, a value).
+fn contradicted_fixed_value(base: &Value, diff: &Value) -> Option<String> {
+    let fixed = |element: &Value| {
+        element
+            .as_object()?
+            .iter()
+            .find(|(k, _)| k.starts_with("fixed") && is_value_rule(k))
+            .map(|(_, v)| v.clone())
+    };
+    let (old, new) = (fixed(base)?, fixed(diff)?);
+    (old != new).then(|| {
+        format!(
+            "{} is fixed to {new} here, but to {old} in the base: a profile cannot change a fixed value",
+            id_of(diff)
+        )
+    })
 }
 
 /// Whether `id` names slice `slice` itself (`a.b:slice`), not one of its children.
@@ -106,8 +166,8 @@ fn find_or_unroll(
             .strip_prefix(&prefix)
             .and_then(|rest| rest.strip_suffix("[x]"))
             .is_some_and(|stem| {
-                name.starts_with(stem)
-                    && name[stem.len()..].starts_with(|c: char| c.is_ascii_uppercase())
+                name.strip_prefix(stem)
+                    .is_some_and(|suffix| allows_type(e, suffix))
             })
     })?;
     match slice {
@@ -116,36 +176,83 @@ fn find_or_unroll(
     }
 }
 
-/// Inserts the children of the data type of element `index` after it, with
-/// ids and paths under the element's own.
+/// Whether choice element `choice` allows the type a typed name ends with
+/// (`Quantity` of `valueQuantity`, `String` of `valueString`).
+fn allows_type(choice: &Value, suffix: &str) -> bool {
+    let mut letters = suffix.chars();
+    let Some(first) = letters.next().filter(char::is_ascii_uppercase) else {
+        return false;
+    };
+    let rest = letters.as_str();
+    choice
+        .get("type")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.get("code").and_then(Value::as_str))
+        .any(|code| {
+            let mut code_letters = code.chars();
+            code_letters
+                .next()
+                .is_some_and(|c| c.eq_ignore_ascii_case(&first))
+                && code_letters.as_str() == rest
+        })
+}
+
+/// Inserts the children of element `index` after it, with ids and paths under
+/// the element's own: those of its data type, or those the base definition
+/// gives the element its `contentReference` names (`#Parameters.parameter`
+/// for `parameter.part`).
 fn unroll(elements: &mut Vec<Value>, index: usize, definitions: &dyn Definitions) -> Option<()> {
     let element = &elements[index];
     let id = id_of(element).to_owned();
     let path = element.get("path")?.as_str()?.to_owned();
-    let types = element.get("type")?.as_array()?;
-    let [ty] = types.as_slice() else {
-        return None;
+    let (source, root_path, root_id) = match element.get("contentReference").and_then(Value::as_str)
+    {
+        Some(reference) => {
+            // As the type's base definition has them: a profile's
+            // constraints on the target are not meant for this element.
+            let target = reference.strip_prefix('#')?;
+            let type_name = target.split('.').next()?;
+            let prefix = format!("{target}.");
+            let children: Vec<Value> = definitions
+                .snapshot_of(&format!(
+                    "http://hl7.org/fhir/StructureDefinition/{type_name}"
+                ))?
+                .into_iter()
+                .filter(|e| id_of(e).starts_with(&prefix))
+                .collect();
+            (children, target.to_owned(), target.to_owned())
+        }
+        None => {
+            let types = element.get("type")?.as_array()?;
+            let [ty] = types.as_slice() else {
+                return None;
+            };
+            let url = match ty.pointer("/profile/0").and_then(Value::as_str) {
+                Some(profile) => profile.to_owned(),
+                None => format!(
+                    "http://hl7.org/fhir/StructureDefinition/{}",
+                    ty.get("code")?.as_str()?
+                ),
+            };
+            let mut type_elements = definitions.snapshot_of(&url)?;
+            let root = type_elements.remove(0);
+            let root_path = root.get("path")?.as_str()?.to_owned();
+            (type_elements, root_path, id_of(&root).to_owned())
+        }
     };
-    let url = match ty.pointer("/profile/0").and_then(Value::as_str) {
-        Some(profile) => profile.to_owned(),
-        None => format!(
-            "http://hl7.org/fhir/StructureDefinition/{}",
-            ty.get("code")?.as_str()?
-        ),
-    };
-    let type_elements = definitions.snapshot_of(&url)?;
-    let root = type_elements.first()?;
-    let root_path = root.get("path")?.as_str()?.to_owned();
-    let root_id = id_of(root).to_owned();
-    let children: Vec<Value> = type_elements[1..]
-        .iter()
-        .map(|child| {
-            let mut child = child.clone();
+    let children: Vec<Value> = source
+        .into_iter()
+        .map(|mut child| {
             let child_path = child
                 .get("path")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            let new_path = format!("{path}{}", &child_path[root_path.len()..]);
+            let new_path = format!(
+                "{path}{}",
+                &child_path[root_path.len().min(child_path.len())..]
+            );
             let child_id = id_of(&child).to_owned();
             let new_id = format!("{id}{}", &child_id[root_id.len().min(child_id.len())..]);
             child["path"] = new_path.into();

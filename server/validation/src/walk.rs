@@ -170,7 +170,21 @@ impl<'v> Walk<'v> {
         if index == 0 {
             self.check_resource_root(&profile.type_name, node);
         }
-        let content = profile.content(index);
+        let base;
+        let (profile, content) = match def.content_reference {
+            // A profile's element that reuses another's content without
+            // listing children of its own (`parameter.part`) gets the base
+            // definition's content: the profile's constraints on the other
+            // element (`parameter`) are not meant for it.
+            Some(target) if !profile.is_base => match self.base_content(profile, target) {
+                Some(found) => {
+                    base = found.0;
+                    (&base, found.1)
+                }
+                None => (profile, target),
+            },
+            _ => (profile, index),
+        };
         self.invariants(profile, content, def, node, ty);
         if !profile.element(content).children.is_empty() {
             // A resource inside another whose profile lists its children
@@ -194,6 +208,14 @@ impl<'v> Walk<'v> {
             self.hosts.pop();
         }
         self.depth -= 1;
+    }
+
+    /// The base definition of `profile`'s type with the index of its element
+    /// at the path of `profile`'s element `index`.
+    fn base_content(&self, profile: &Profile, index: usize) -> Option<(Arc<Profile>, usize)> {
+        let base = self.validator.profiles.base(&profile.type_name)?;
+        let position = base.position_of_path(&profile.element(index).path)?;
+        Some((base, position))
     }
 
     /// Follows a value into the definition of its type: the type's profiles, an

@@ -5,7 +5,8 @@
 //! warnings or not) is compared with the Java validator's expected outcome.
 //! The cases where we disagree are listed with the reason in
 //! `tests/validator-cases.txt`; the test fails when that list changes.
-//! `TILLIT_BLESS=1` rewrites the list after a deliberate change.
+//! `TILLIT_BLESS=1` rewrites the list after a deliberate change;
+//! `TILLIT_CASE=name` (with `--nocapture`) prints one case's issues.
 
 mod common;
 
@@ -155,6 +156,11 @@ fn agreement_with_the_hl7_validator_on_its_r4_cases() {
                 )],
             };
         run += 1;
+        if std::env::var("CASE").as_deref() == Ok(name.as_str()) {
+            for i in &issues {
+                eprintln!("DBG {:?} {:?} {}", i.severity, i.expression, i.diagnostics);
+            }
+        }
         let errors: Vec<&Issue> = issues.iter().filter(|i| i.is_error()).collect();
         let warnings = issues
             .iter()
