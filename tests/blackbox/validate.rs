@@ -334,6 +334,17 @@ fn the_command_line_validates_files_folders_and_ndjson() {
         stdout.contains("3 resources in 2 files: 1 errors"),
         "{stdout}"
     );
+
+    // A patient without narrative fails dom-6, a best-practice invariant:
+    // reported at the level asked for, or not checked.
+    let out = run(&["resources/patients.ndjson", "--best-practice", "error"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("patients.ndjson:1: INVALID"), "{stdout}");
+    assert!(stdout.contains("dom-6"), "{stdout}");
+    let out = run(&["resources/patients.ndjson", "--best-practice", "ignore"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("patients.ndjson:1: valid"), "{stdout}");
+    assert!(!stdout.contains("dom-6"), "{stdout}");
 }
 
 db_test!(

@@ -72,6 +72,9 @@ enum Command {
         /// Write the outcome (an OperationOutcome, or a Bundle of them) to this file.
         #[arg(long)]
         output: Option<PathBuf>,
+        /// How failed best-practice invariants (such as dom-6, narrative) are reported.
+        #[arg(long, value_enum, default_value_t = validate::BestPractice::Warning)]
+        best_practice: validate::BestPractice,
     },
 }
 
@@ -103,11 +106,17 @@ fn main() -> ExitCode {
         profile,
         package,
         output,
+        best_practice,
     } = &cli.command
     {
         let mut config = config.clone();
         config.packages.extend(package.iter().cloned());
-        return match validate::run(&config, paths, profile, output.as_deref()) {
+        let options = validate::Options {
+            profiles: profile,
+            output: output.as_deref(),
+            best_practice: *best_practice,
+        };
+        return match validate::run(&config, paths, &options) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::FAILURE,
             Err(err) => {

@@ -25,14 +25,39 @@ struct Input {
     line: Option<usize>,
 }
 
+/// How failed best-practice invariants are reported.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum BestPractice {
+    /// Not checked.
+    Ignore,
+    /// As information.
+    Information,
+    /// As warnings.
+    Warning,
+    /// As errors.
+    Error,
+}
+
+/// What `tillit validate` was asked beyond the paths.
+pub struct Options<'a> {
+    /// Profiles (canonical URLs) every resource must conform to.
+    pub profiles: &'a [String],
+    /// Where to write the outcome, if anywhere.
+    pub output: Option<&'a Path>,
+    /// How failed best-practice invariants are reported.
+    pub best_practice: BestPractice,
+}
+
 /// Validates `paths`; returns whether no error was found.
-pub fn run(
-    config: &Config,
-    paths: &[PathBuf],
-    profiles: &[String],
-    output: Option<&Path>,
-) -> Result<bool, StartupError> {
+pub fn run(config: &Config, paths: &[PathBuf], options: &Options) -> Result<bool, StartupError> {
     let (_, validator) = startup::load_definitions(&config.packages)?;
+    let validator = validator.with_best_practice(match options.best_practice {
+        BestPractice::Ignore => None,
+        BestPractice::Information => Some(IssueSeverity::Information),
+        BestPractice::Warning => Some(IssueSeverity::Warning),
+        BestPractice::Error => Some(IssueSeverity::Error),
+    });
+    let (profiles, output) = (options.profiles, options.output);
     let mut files = Vec::new();
     for path in paths {
         collect(path, &mut files)?;

@@ -52,6 +52,9 @@ pub struct Validator {
     pub model: Arc<Model>,
     /// Code systems and value sets, for bindings and codes; without it neither is checked.
     pub terminology: Option<Arc<Terminology>>,
+    /// The severity of a failed best-practice invariant (such as `dom-6`,
+    /// narrative); `None` leaves them unchecked. A warning unless set.
+    pub best_practice: Option<IssueSeverity>,
 }
 
 impl Validator {
@@ -66,7 +69,15 @@ impl Validator {
             profiles,
             model,
             terminology: None,
+            best_practice: Some(IssueSeverity::Warning),
         }
+    }
+
+    /// The same validator reporting failed best-practice invariants with
+    /// `severity`, or not checking them (`None`).
+    pub fn with_best_practice(mut self, severity: Option<IssueSeverity>) -> Validator {
+        self.best_practice = severity;
+        self
     }
 
     /// The same validator checking bindings and codes against `terminology`.

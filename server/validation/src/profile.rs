@@ -46,6 +46,9 @@ pub(crate) struct Constraint {
     pub key: Box<str>,
     /// Whether a failure is an error (otherwise a warning).
     pub error: bool,
+    /// Whether it is a best-practice recommendation (such as `dom-6`), whose
+    /// failures are reported at the validator's best-practice level.
+    pub best_practice: bool,
     /// What it requires, in words.
     pub human: Box<str>,
     /// The compiled expression.
@@ -177,6 +180,10 @@ pub(crate) enum Strength {
 /// The invariants the validator checks natively, not by their expression:
 /// `ele-1` (no empty elements) is part of the structural check.
 const NATIVE_CONSTRAINTS: [&str; 1] = ["ele-1"];
+
+/// The extension marking an invariant as a best-practice recommendation.
+const BEST_PRACTICE: &str =
+    "http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice";
 
 /// R4 core invariants whose published expression is wrong, with the corrected
 /// expression used instead (as the HL7 validator corrects them too).
@@ -520,6 +527,15 @@ fn compile_constraint(constraint: &Value, expressions: &mut ExpressionCache) -> 
     Some(Constraint {
         key: key.into(),
         error: constraint.get("severity").and_then(Value::as_str) != Some("warning"),
+        best_practice: constraint
+            .get("extension")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|e| {
+                e.get("url").and_then(Value::as_str) == Some(BEST_PRACTICE)
+                    && e.get("valueBoolean") == Some(&Value::Bool(true))
+            }),
         human: constraint
             .get("human")
             .and_then(Value::as_str)

@@ -1368,6 +1368,14 @@ impl<'v> Walk<'v> {
         }
         let address = |v: Option<&Value>| v.map_or(0, |v| v as *const Value as usize);
         for constraint in &def.constraints {
+            let severity = match (constraint.best_practice, constraint.error) {
+                (true, _) => match self.validator.best_practice {
+                    Some(severity) => severity,
+                    None => continue,
+                },
+                (false, true) => IssueSeverity::Error,
+                (false, false) => IssueSeverity::Warning,
+            };
             // Two invariants with one expression (R4's txt-1 and txt-2 are both
             // `htmlChecks()`), or one met again on the same value in another
             // profile, are evaluated once.
@@ -1408,11 +1416,6 @@ impl<'v> Walk<'v> {
                 }
             };
             if failed {
-                let severity = if constraint.error {
-                    IssueSeverity::Error
-                } else {
-                    IssueSeverity::Warning
-                };
                 self.report(
                     severity,
                     IssueType::Invariant,

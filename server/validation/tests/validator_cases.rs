@@ -95,11 +95,19 @@ fn validator_for(case: &Value) -> Validator {
             }
         }
     }
+    // The harness ignores best-practice invariants unless a case says how to treat them.
+    let best_practice = match case["best-practice"].as_str() {
+        Some("Hint") => Some(IssueSeverity::Information),
+        Some("Warning") => Some(IssueSeverity::Warning),
+        Some("Error") => Some(IssueSeverity::Error),
+        _ => None,
+    };
     let validator = Validator::new(
         base.structure.clone(),
         Arc::new(profiles),
         base.model.clone(),
-    );
+    )
+    .with_best_practice(best_practice);
     match &base.terminology {
         Some(terminology) => validator.with_terminology(terminology.clone()),
         None => validator,
