@@ -386,3 +386,43 @@ db_test!(
         assert_eq!(json["url"], IPS_PATIENT, "machines still get FHIR JSON");
     }
 );
+
+db_test!(
+    a_definition_answers_at_its_canonical_url_under_our_base,
+    |srv| {
+        let ours = srv.get_json("metadata").await["implementation"]["url"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let name = unique("canonical-vs");
+        let url = format!("{ours}/ValueSet/{name}");
+        let id = srv
+            .create(json!({
+                "resourceType": "ValueSet",
+                "url": url,
+                "name": "CanonicalTest",
+                "status": "active",
+                "compose": {"include": [{"system": "http://example.org/cs", "concept": [{"code": "a"}]}]}
+            }))
+            .await;
+        assert_ne!(id, name, "the server chose another id");
+        let json = srv.get_json(&format!("ValueSet/{name}")).await;
+        assert_eq!(
+            json["id"],
+            id.as_str(),
+            "the resource with that canonical URL"
+        );
+        assert_eq!(json["url"], url.as_str());
+        let page = srv
+            .request(Method::GET, &format!("ValueSet/{name}"))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(page.text().await.unwrap().contains("CanonicalTest"));
+        // Types without canonical URLs, and URLs nothing has, still miss.
+        assert_eq!(srv.get(&format!("ValueSet/{name}x")).await.status(), 404);
+        assert_eq!(srv.get(&format!("Patient/{name}")).await.status(), 404);
+    }
+);

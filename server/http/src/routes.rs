@@ -502,8 +502,9 @@ async fn instance_read(
     FhirPath((t, id)): FhirPath<(String, String)>,
     req: FhirRequest,
 ) -> Result<Response> {
-    let key = key(t, &id)?;
-    let mut stored = read::read(&app.repo, Reader::Committed(&app.repo.store), &key).await?;
+    let (key, mut stored) =
+        read::read_or_canonical(&app.repo, Reader::Committed(&app.repo.store), &key(t, &id)?)
+            .await?;
     if not_modified(&req, &stored) {
         return Ok(StatusCode::NOT_MODIFIED.into_response());
     }
