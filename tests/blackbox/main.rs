@@ -22,4 +22,5 @@ mod search_paging;
 mod search_relations;
 mod search_values;
 mod tidy;
+mod tx_ecosystem;
 mod validate;

@@ -29,6 +29,11 @@ impl From<Error> for Failure {
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let (status, issues) = match self {
+            Failure::Fhir(Error::Terminology(err)) => {
+                // Terminology clients key on the issue's tx-issue-type coding.
+                let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST);
+                return json_response(status, err.to_outcome().to_string(), &Negotiated::default());
+            }
             Failure::Fhir(err) => {
                 if let Error::Store(source) = &err {
                     tracing::error!(%source, "store failure"); // logged here, never sent

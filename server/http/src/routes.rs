@@ -16,7 +16,7 @@ use tillit_interactions::store::{HistoryScope, Reader};
 use tillit_interactions::subset::Subset;
 use tillit_interactions::{
     capabilities, conditional::parse_query, create, delete, everything, history, parse_json, patch,
-    read, search, transaction, update, validate, vread, Error,
+    read, search, terminology, transaction, update, validate, vread, Error,
 };
 use tillit_model::{Id, Instant, Issue, IssueType, ResourceKey, VersionId};
 
@@ -314,6 +314,9 @@ async fn type_operation(
     req: FhirRequest,
     body: RawBody,
 ) -> Result<Response> {
+    if terminology::is_terminology_operation(&t, &operation) {
+        return run_terminology(&app, &t, None, &operation, &req, Some(body)).await;
+    }
     if operation != "$validate" {
         return Err(Failure::Status(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -356,6 +359,42 @@ async fn run_validate(
     ))
 }
 
+/// A terminology operation (`$expand`, `$validate-code`, `$lookup`) on a
+/// type or an instance: 200 with its answer, 4xx with an OperationOutcome
+/// when it cannot answer.
+async fn run_terminology(
+    app: &AppState,
+    t: &str,
+    id: Option<&str>,
+    operation: &str,
+    req: &FhirRequest,
+    body: Option<RawBody>,
+) -> Result<Response> {
+    let body = match body {
+        Some(body) => {
+            let bytes = body.map_err(body_refused)?;
+            if !bytes.iter().all(u8::is_ascii_whitespace) {
+                check_content_type(&req.headers, false)?;
+            }
+            Some(bytes)
+        }
+        None => None,
+    };
+    let request = terminology::Request {
+        resource_type: t,
+        id,
+        operation,
+        body: body.as_deref(),
+        params: &req.params,
+    };
+    let answer = terminology::run(&app.repo, &request).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        answer.to_string(),
+        &req.negotiated,
+    ))
+}
+
 async fn compartment_or_operation_post(
     State(app): Shared,
     FhirPath((t, id, tail)): FhirPath<(String, String, String)>,
@@ -364,6 +403,9 @@ async fn compartment_or_operation_post(
 ) -> Result<Response> {
     if tail == "$validate" {
         return run_validate(&app, &t, Some(&id), &req, Some(body)).await;
+    }
+    if terminology::is_terminology_operation(&t, &tail) {
+        return run_terminology(&app, &t, Some(&id), &tail, &req, Some(body)).await;
     }
     let params = if tail == "$everything" {
         req.params.clone()
@@ -395,6 +437,9 @@ async fn compartment_or_operation_with(
             Ok(bundle_response(body, req))
         }
         "$validate" => run_validate(app, t, Some(id), req, None).await,
+        op if terminology::is_terminology_operation(t, op) => {
+            run_terminology(app, t, Some(id), op, req, None).await
+        }
         op if op.starts_with('$') => Err(Failure::Status(
             StatusCode::NOT_FOUND,
             IssueType::NotSupported,
@@ -502,6 +547,9 @@ async fn instance_read(
     FhirPath((t, id)): FhirPath<(String, String)>,
     req: FhirRequest,
 ) -> Result<Response> {
+    if terminology::is_terminology_operation(&t, &id) {
+        return run_terminology(&app, &t, None, &id, &req, None).await;
+    }
     let (key, mut stored) =
         read::read_or_canonical(&app.repo, Reader::Committed(&app.repo.store), &key(t, &id)?)
             .await?;

@@ -45,6 +45,9 @@ pub enum Error {
     /// The database failed: 500, details logged and never sent.
     #[error(transparent)]
     Store(tillit_store::Error),
+    /// A terminology operation could not answer; its OperationOutcome says why.
+    #[error("{0}")]
+    Terminology(tillit_terminology::TxError),
     /// The full-text index failed (I/O, a damaged index).
     #[error("full-text index: {0}")]
     TextIndex(String),
@@ -82,6 +85,7 @@ impl Error {
             Error::Conflict(_) => 409,
             Error::NotSupported(_) => 405,
             Error::Entry { source, .. } => source.status(),
+            Error::Terminology(err) => err.status,
             Error::Store(_) | Error::TextIndex(_) => 500,
         }
     }
@@ -122,6 +126,7 @@ impl Error {
                     issue
                 })
                 .collect(),
+            Error::Terminology(err) => one(IssueType::Processing, err.to_string()),
             Error::Store(_) | Error::TextIndex(_) => one(
                 IssueType::Exception,
                 "The server could not complete the request; the failure has been logged".into(),

@@ -22,6 +22,7 @@ pub mod reindex;
 mod resource;
 pub mod search;
 pub mod subset;
+pub mod terminology;
 pub mod text;
 pub mod transaction;
 pub mod update;

@@ -1,16 +1,23 @@
-//! Tillit's terminology core: the CodeSystems and ValueSets of the loaded
-//! packages (and those written over the API) held in memory, with the two
-//! questions validation asks at run time:
-//! - does code `c` exist in code system `s`? (known for complete code systems);
-//! - is (`s`, `c`) in value set `v`? (known for value sets built from whole
-//!   code systems, enumerated concepts, hierarchy filters (`is-a`,
-//!   `descendent-of`, `is-not-a` on `concept`), other value sets and exclusions).
+//! Tillit's terminology service: the CodeSystems and ValueSets of the loaded
+//! packages (and those written over the API) held in memory, every version of
+//! each, with the operations clients and validation ask of them:
+//! - expansion of a value set ([`expand`]): whole code systems, enumerated
+//!   concepts, filters (`=`, `is-a`, `descendent-of`, `is-not-a`, `regex`,
+//!   `in`, `not-in`, `generalizes`, `exists`, `child-of`), imports and
+//!   exclusions, with text filter, paging, inactive handling and designations;
+//! - `$validate-code` against a value set or a code system ([`validate`]);
+//! - `$lookup` of a code ([`lookup`]);
+//! - membership questions for the validator and FHIRPath `memberOf()`.
 //!
-//! A value set with other filters (`regex`, properties…) or over a code system that is
-//! not held completely gives no answer (`None`), never a guess: callers then
-//! skip the check. Expansions are computed once per value set and cached;
+//! Expansions used for membership are computed once per value set and cached;
 //! writing a CodeSystem or ValueSet clears the cache.
 //! <https://hl7.org/fhir/R4/terminology-module.html>
+
+mod code_system;
+pub mod expand;
+pub mod lookup;
+mod outcome;
+pub mod validate;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
@@ -18,35 +25,61 @@ use std::sync::{Arc, RwLock};
 use serde_json::Value;
 use tillit_model::{Deferred, Loader};
 
-/// The codes of one code system.
-#[derive(Debug)]
-struct CodeSystem {
-    /// Whether every code is listed (`content` = `complete`).
-    complete: bool,
-    /// Whether codes compare case-sensitively (the default).
-    case_sensitive: bool,
-    /// Every code, nested concepts included (lowercased when not case-sensitive).
-    codes: HashSet<String>,
-    /// The codes nested directly under each code (its `is-a` children).
-    children: HashMap<String, Vec<String>>,
-}
+pub use code_system::{CodeSystem, Concept, Designation};
+pub use outcome::TxError;
 
-/// The members of a value set: codes by system.
+/// Every version of the CodeSystems and ValueSets held, by canonical URL.
 #[derive(Debug, Default)]
-struct Expansion {
-    codes: HashMap<String, HashSet<String>>,
+struct Store {
+    code_systems: HashMap<String, Vec<Arc<CodeSystem>>>,
+    value_sets: HashMap<String, Vec<Arc<Value>>>,
 }
 
-/// CodeSystems and ValueSets by canonical URL.
+impl Store {
+    fn insert(&mut self, resource: &Value) -> bool {
+        let Some(url) = resource.get("url").and_then(Value::as_str) else {
+            return false;
+        };
+        let version = resource.get("version").and_then(Value::as_str);
+        match resource.get("resourceType").and_then(Value::as_str) {
+            Some("CodeSystem") => {
+                let Some(system) = CodeSystem::from_resource(resource) else {
+                    return false;
+                };
+                let versions = self.code_systems.entry(url.to_owned()).or_default();
+                versions.retain(|v| v.version.as_deref() != version);
+                versions.push(Arc::new(system));
+            }
+            Some("ValueSet") => {
+                let mut value_set = resource.clone();
+                if let Some(object) = value_set.as_object_mut() {
+                    object.remove("text");
+                }
+                let versions = self.value_sets.entry(url.to_owned()).or_default();
+                versions.retain(|v| v.get("version").and_then(Value::as_str) != version);
+                versions.push(Arc::new(value_set));
+            }
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// CodeSystems and ValueSets by canonical URL and version.
 #[derive(Debug, Default)]
 pub struct Terminology {
-    code_systems: RwLock<HashMap<String, Arc<CodeSystem>>>,
-    /// Each ValueSet's `compose` (all that membership needs).
-    value_sets: RwLock<HashMap<String, Arc<Value>>>,
-    /// Expansions computed so far; `None` when a value set cannot be enumerated.
-    expansions: RwLock<HashMap<String, Option<Arc<Expansion>>>>,
+    store: RwLock<Store>,
+    /// Members of value sets asked about so far, by canonical URL; `None`
+    /// when a value set cannot be expanded.
+    members: RwLock<HashMap<String, Option<Arc<Members>>>>,
     /// The packages' CodeSystems and ValueSets, read on first use.
     deferred: Deferred,
+}
+
+/// The codes of an expanded value set, by system.
+#[derive(Debug, Default)]
+struct Members {
+    codes: HashMap<String, HashSet<String>>,
 }
 
 impl Terminology {
@@ -73,242 +106,236 @@ impl Terminology {
 
     fn loaded(&self) {
         self.deferred.ensure(|resource| {
-            self.insert(resource);
+            write(&self.store).insert(resource);
         });
     }
 
-    /// Adds or replaces a CodeSystem or ValueSet; returns whether it was one.
+    /// Adds or replaces (by URL and version) a CodeSystem or ValueSet; returns
+    /// whether it was one.
     pub fn add(&self, resource: &Value) -> bool {
         self.loaded();
-        self.insert(resource)
-    }
-
-    fn insert(&self, resource: &Value) -> bool {
-        let Some(url) = resource.get("url").and_then(Value::as_str) else {
-            return false;
-        };
-        match resource.get("resourceType").and_then(Value::as_str) {
-            Some("CodeSystem") => {
-                let case_sensitive =
-                    resource.get("caseSensitive").and_then(Value::as_bool) != Some(false);
-                let mut codes = HashSet::new();
-                let mut children = HashMap::new();
-                let concepts = resource.get("concept");
-                collect_codes(concepts, case_sensitive, None, &mut codes, &mut children);
-                let system = CodeSystem {
-                    complete: resource.get("content").and_then(Value::as_str) == Some("complete"),
-                    case_sensitive,
-                    codes,
-                    children,
-                };
-                write(&self.code_systems).insert(url.to_owned(), Arc::new(system));
-            }
-            Some("ValueSet") => {
-                let compose = resource.get("compose").cloned().unwrap_or(Value::Null);
-                write(&self.value_sets).insert(url.to_owned(), Arc::new(compose));
-            }
-            _ => return false,
+        let added = write(&self.store).insert(resource);
+        if added {
+            write(&self.members).clear();
         }
-        write(&self.expansions).clear();
-        true
+        added
     }
 
     /// Whether a CodeSystem or ValueSet with this canonical URL is held.
     pub fn contains(&self, url: &str) -> bool {
         self.loaded();
-        read(&self.code_systems).contains_key(url) || read(&self.value_sets).contains_key(url)
+        let store = read(&self.store);
+        store.code_systems.contains_key(url) || store.value_sets.contains_key(url)
+    }
+
+    /// A view of this terminology with `extra` CodeSystems and ValueSets
+    /// (such as `tx-resource` parameters) seen first.
+    pub fn scope<'a>(&'a self, extra: &[Value]) -> Scope<'a> {
+        self.loaded();
+        let mut overlay = Store::default();
+        for resource in extra {
+            overlay.insert(resource);
+        }
+        Scope {
+            base: self,
+            overlay,
+        }
     }
 
     /// Whether `code` exists in code system `system`; `None` when the system is
     /// not held completely.
     pub fn code_exists(&self, system: &str, code: &str) -> Option<bool> {
-        self.loaded();
-        let systems = read(&self.code_systems);
-        let cs = systems.get(strip_version(system))?;
-        if !cs.complete {
+        let scope = self.scope(&[]);
+        let (url, version) = split_version(system);
+        let cs = scope.code_system(url, version)?;
+        if !cs.complete() {
             return None;
         }
-        Some(cs.contains(code))
+        Some(cs.index(code).is_some())
     }
 
     /// Whether (`system`, `code`) is in value set `value_set` (a canonical URL,
     /// optionally `|version`); without a system, whether the code is in it from
     /// any system (the `code` data type). `None` when the value set is unknown
-    /// or cannot be enumerated.
+    /// or cannot be expanded.
     pub fn in_value_set(&self, system: Option<&str>, code: &str, value_set: &str) -> Option<bool> {
-        self.loaded();
-        let expansion = self.expansion(strip_version(value_set), 0)?;
+        let members = self.members(value_set)?;
         let found = match system {
-            Some(system) => expansion
-                .codes
-                .get(strip_version(system))
-                .is_some_and(|codes| codes.contains(code)),
-            None => expansion.codes.values().any(|codes| codes.contains(code)),
+            Some(system) => {
+                let system = split_version(system).0;
+                let scope = self.scope(&[]);
+                // Codes of a case-insensitive system are compared as it writes them.
+                let canonical = scope
+                    .code_system(system, None)
+                    .and_then(|cs| cs.concept(code).map(|c| c.code.clone()));
+                members.codes.get(system).is_some_and(|codes| {
+                    codes.contains(code) || canonical.is_some_and(|c| codes.contains(&c))
+                })
+            }
+            None => members.codes.values().any(|codes| codes.contains(code)),
         };
         Some(found)
     }
 
-    /// The code systems value set `value_set` draws on, when it can be enumerated.
+    /// The code systems value set `value_set` draws on, when it can be expanded.
     pub fn systems_of(&self, value_set: &str) -> Option<Vec<String>> {
-        self.loaded();
-        let expansion = self.expansion(strip_version(value_set), 0)?;
-        Some(expansion.codes.keys().cloned().collect())
+        let members = self.members(value_set)?;
+        Some(members.codes.keys().cloned().collect())
     }
 
-    fn expansion(&self, url: &str, depth: usize) -> Option<Arc<Expansion>> {
-        if let Some(known) = read(&self.expansions).get(url) {
+    fn members(&self, value_set: &str) -> Option<Arc<Members>> {
+        self.loaded();
+        if let Some(known) = read(&self.members).get(value_set) {
             return known.clone();
         }
-        let expansion = if depth > 10 {
-            None
-        } else {
-            let value_set = read(&self.value_sets).get(url).cloned();
-            value_set
-                .and_then(|vs| self.expand(&vs, depth))
-                .map(Arc::new)
-        };
-        write(&self.expansions).insert(url.to_owned(), expansion.clone());
-        expansion
-    }
-
-    /// Enumerates a value set's compose; `None` if any part cannot be.
-    fn expand(&self, compose: &Value, depth: usize) -> Option<Expansion> {
-        let mut out = Expansion::default();
-        for include in compose.get("include")?.as_array()? {
-            let part = self.part(include, depth)?;
-            for (system, codes) in part.codes {
-                out.codes.entry(system).or_default().extend(codes);
-            }
-        }
-        for exclude in compose
-            .get("exclude")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let part = self.part(exclude, depth)?;
-            for (system, codes) in part.codes {
-                if let Some(kept) = out.codes.get_mut(&system) {
-                    kept.retain(|c| !codes.contains(c));
+        let scope = self.scope(&[]);
+        let (url, version) = split_version(value_set);
+        let members = scope
+            .value_set(url, version)
+            .and_then(|vs| expand::expand(&scope, &vs, &expand::Options::for_membership()).ok())
+            .map(|expansion| {
+                let mut members = Members::default();
+                for entry in expansion.entries {
+                    members
+                        .codes
+                        .entry(entry.system)
+                        .or_default()
+                        .insert(entry.code);
                 }
-            }
-        }
-        Some(out)
-    }
-
-    /// The codes one `include` (or `exclude`) names.
-    fn part(&self, include: &Value, depth: usize) -> Option<Expansion> {
-        let mut codes = Expansion::default();
-        let filters = include
-            .get("filter")
-            .and_then(Value::as_array)
-            .filter(|f| !f.is_empty());
-        if let Some(filters) = filters {
-            let system = strip_version(include.get("system")?.as_str()?).to_owned();
-            let systems = read(&self.code_systems);
-            let cs = systems
-                .get(&system)
-                .filter(|cs| cs.complete && cs.case_sensitive)?;
-            let mut set = cs.codes.clone();
-            for filter in filters {
-                set = set.intersection(&cs.filter(filter)?).cloned().collect();
-            }
-            codes.codes.insert(system, set);
-            return Some(codes);
-        }
-        if let Some(system) = include.get("system").and_then(Value::as_str) {
-            let system = strip_version(system).to_owned();
-            let listed: Vec<String> = include
-                .get("concept")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|c| c.get("code")?.as_str().map(str::to_owned))
-                .collect();
-            let set: HashSet<String> = if listed.is_empty() {
-                let systems = read(&self.code_systems);
-                let cs = systems
-                    .get(&system)
-                    .filter(|cs| cs.complete && cs.case_sensitive)?;
-                cs.codes.clone()
-            } else {
-                listed.into_iter().collect()
-            };
-            codes.codes.insert(system, set);
-        }
-        // Imported value sets: the include is their intersection (with the system's part).
-        for imported in include
-            .get("valueSet")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let other = self.expansion(strip_version(imported.as_str()?), depth + 1)?;
-            if include.get("system").is_some() {
-                for (system, set) in codes.codes.iter_mut() {
-                    let theirs = other.codes.get(system);
-                    set.retain(|c| theirs.is_some_and(|t| t.contains(c)));
-                }
-            } else if codes.codes.is_empty() {
-                codes.codes = other.codes.clone();
-            } else {
-                codes.codes.retain(|system, set| {
-                    let theirs = other.codes.get(system);
-                    set.retain(|c| theirs.is_some_and(|t| t.contains(c)));
-                    !set.is_empty()
-                });
-            }
-        }
-        Some(codes)
+                Arc::new(members)
+            });
+        write(&self.members).insert(value_set.to_owned(), members.clone());
+        members
     }
 }
 
-impl CodeSystem {
-    /// The codes a hierarchy filter selects (`concept` with `is-a`,
-    /// `descendent-of` or `is-not-a`); `None` for other filters.
-    fn filter(&self, filter: &Value) -> Option<HashSet<String>> {
-        if filter.get("property")?.as_str()? != "concept" {
-            return None;
-        }
-        let value = filter.get("value")?.as_str()?;
-        let mut below = HashSet::new();
-        let mut stack: Vec<&str> = self
-            .children
-            .get(value)
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
-            .collect();
-        while let Some(code) = stack.pop() {
-            if below.insert(code.to_owned()) {
-                stack.extend(
-                    self.children
-                        .get(code)
-                        .into_iter()
-                        .flatten()
-                        .map(String::as_str),
-                );
-            }
-        }
-        match filter.get("op")?.as_str()? {
-            "descendent-of" => Some(below),
-            "is-a" => {
-                below.insert(value.to_owned());
-                Some(below)
-            }
-            "is-not-a" => {
-                below.insert(value.to_owned());
-                Some(self.codes.difference(&below).cloned().collect())
-            }
-            _ => None,
-        }
+/// The terminology as one request sees it: the server's CodeSystems and
+/// ValueSets with the request's own (`tx-resource`) in front.
+pub struct Scope<'a> {
+    base: &'a Terminology,
+    overlay: Store,
+}
+
+impl Scope<'_> {
+    /// Code system `url` at `version` (a version, or a `x`-wildcard pattern
+    /// such as `1.x`), or its latest version without one.
+    pub fn code_system(&self, url: &str, version: Option<&str>) -> Option<Arc<CodeSystem>> {
+        let pick = |versions: &Vec<Arc<CodeSystem>>| {
+            pick_version(versions, version, |cs| cs.version.as_deref()).cloned()
+        };
+        self.overlay
+            .code_systems
+            .get(url)
+            .and_then(pick)
+            .or_else(|| read(&self.base.store).code_systems.get(url).and_then(pick))
     }
 
-    fn contains(&self, code: &str) -> bool {
-        if self.case_sensitive {
-            self.codes.contains(code)
-        } else {
-            self.codes.contains(&code.to_lowercase())
+    /// Every version held of code system `url`.
+    pub fn code_system_versions(&self, url: &str) -> Vec<String> {
+        let mut versions: Vec<String> = self
+            .overlay
+            .code_systems
+            .get(url)
+            .into_iter()
+            .chain(read(&self.base.store).code_systems.get(url))
+            .flatten()
+            .filter_map(|cs| cs.version.clone())
+            .collect();
+        versions.sort_by(|a, b| compare_versions(a, b));
+        versions.dedup();
+        versions
+    }
+
+    /// Value set `url` at `version`, or its latest version without one.
+    pub fn value_set(&self, url: &str, version: Option<&str>) -> Option<Arc<Value>> {
+        let pick = |versions: &Vec<Arc<Value>>| {
+            pick_version(versions, version, |vs| {
+                vs.get("version").and_then(Value::as_str)
+            })
+            .cloned()
+        };
+        self.overlay
+            .value_sets
+            .get(url)
+            .and_then(pick)
+            .or_else(|| read(&self.base.store).value_sets.get(url).and_then(pick))
+    }
+
+    /// The supplements held for code system `url`.
+    pub fn supplements_of(&self, url: &str) -> Vec<Arc<CodeSystem>> {
+        let base = read(&self.base.store);
+        self.overlay
+            .code_systems
+            .values()
+            .chain(base.code_systems.values())
+            .flatten()
+            .filter(|cs| {
+                cs.supplements
+                    .as_deref()
+                    .is_some_and(|s| split_version(s).0 == url)
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// The version among `versions` that `wanted` names (exactly, or by an `x`
+/// wildcard such as `1.x`), or the latest without a wish.
+fn pick_version<'v, T>(
+    versions: &'v [T],
+    wanted: Option<&str>,
+    version_of: impl Fn(&T) -> Option<&str>,
+) -> Option<&'v T> {
+    match wanted {
+        Some(wanted) => versions
+            .iter()
+            .filter(|v| version_of(v).is_some_and(|have| version_matches(wanted, have)))
+            .max_by(|a, b| {
+                compare_versions(version_of(a).unwrap_or(""), version_of(b).unwrap_or(""))
+            }),
+        None => versions.iter().max_by(|a, b| {
+            compare_versions(version_of(a).unwrap_or(""), version_of(b).unwrap_or(""))
+        }),
+    }
+}
+
+/// Whether version `have` is what `wanted` asks for: equal, or matching a
+/// pattern whose `x` (or `*`) parts match anything (`1.x` matches `1.2.0`).
+pub fn version_matches(wanted: &str, have: &str) -> bool {
+    if wanted == have {
+        return true;
+    }
+    let wanted: Vec<&str> = wanted.split('.').collect();
+    if !wanted.iter().any(|p| matches!(*p, "x" | "X" | "*")) {
+        return false;
+    }
+    let have: Vec<&str> = have.split('.').collect();
+    wanted.len() <= have.len()
+        && wanted
+            .iter()
+            .zip(&have)
+            .all(|(w, h)| matches!(*w, "x" | "X" | "*") || w == h)
+}
+
+/// Orders versions numerically part by part where both parts are numbers
+/// (`1.10.0` after `1.9.0`), as text otherwise.
+pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    let mut left = a.split(['.', '-']);
+    let mut right = b.split(['.', '-']);
+    loop {
+        match (left.next(), right.next()) {
+            (None, None) => return std::cmp::Ordering::Equal,
+            (None, Some(_)) => return std::cmp::Ordering::Less,
+            (Some(_), None) => return std::cmp::Ordering::Greater,
+            (Some(x), Some(y)) => {
+                let order = match (x.parse::<u64>(), y.parse::<u64>()) {
+                    (Ok(x), Ok(y)) => x.cmp(&y),
+                    _ => x.cmp(y),
+                };
+                if order != std::cmp::Ordering::Equal {
+                    return order;
+                }
+            }
         }
     }
 }
@@ -319,43 +346,12 @@ impl tillit_fhirpath::Terminology for Terminology {
     }
 }
 
-/// Every code in `concepts`, nested ones included, and the children of each.
-fn collect_codes(
-    concepts: Option<&Value>,
-    case_sensitive: bool,
-    parent: Option<&str>,
-    out: &mut HashSet<String>,
-    children: &mut HashMap<String, Vec<String>>,
-) {
-    for concept in concepts.and_then(Value::as_array).into_iter().flatten() {
-        let Some(code) = concept.get("code").and_then(Value::as_str) else {
-            continue;
-        };
-        let code = if case_sensitive {
-            code.to_owned()
-        } else {
-            code.to_lowercase()
-        };
-        if let Some(parent) = parent {
-            children
-                .entry(parent.to_owned())
-                .or_default()
-                .push(code.clone());
-        }
-        collect_codes(
-            concept.get("concept"),
-            case_sensitive,
-            Some(&code),
-            out,
-            children,
-        );
-        out.insert(code);
+/// A canonical URL and its `|version`, if it has one.
+pub fn split_version(url: &str) -> (&str, Option<&str>) {
+    match url.split_once('|') {
+        Some((url, version)) => (url, Some(version).filter(|v| !v.is_empty())),
+        None => (url, None),
     }
-}
-
-/// A canonical URL without its `|version`.
-fn strip_version(url: &str) -> &str {
-    url.split('|').next().unwrap_or(url)
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -369,11 +365,11 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 
 #[cfg(test)]
 mod tests {
-    use super::Terminology;
+    use super::{compare_versions, version_matches, Terminology};
     use serde_json::json;
 
     #[test]
-    fn enumerable_value_sets_answer_and_filtered_ones_do_not() {
+    fn value_sets_answer_membership_and_unknown_ones_do_not() {
         let cs = json!({"resourceType": "CodeSystem", "url": "http://x/cs", "content": "complete",
             "concept": [{"code": "a", "concept": [{"code": "a1"}]}, {"code": "b"}]});
         let whole = json!({"resourceType": "ValueSet", "url": "http://x/vs",
@@ -384,9 +380,11 @@ mod tests {
             "compose": {"include": [{"system": "http://x/cs", "filter": [{"property": "concept", "op": "is-a", "value": "a"}]}]}});
         let regex = json!({"resourceType": "ValueSet", "url": "http://x/regex",
             "compose": {"include": [{"system": "http://x/cs", "filter": [{"property": "code", "op": "regex", "value": "a.*"}]}]}});
-        let t = Terminology::new([&cs, &whole, &listed, &filtered, &regex]);
+        let unknown = json!({"resourceType": "ValueSet", "url": "http://x/unknown",
+            "compose": {"include": [{"system": "http://nowhere"}]}});
+        let t = Terminology::new([&cs, &whole, &listed, &filtered, &regex, &unknown]);
         assert_eq!(
-            t.in_value_set(Some("http://x/cs"), "a1", "http://x/vs|1.0"),
+            t.in_value_set(Some("http://x/cs"), "a1", "http://x/vs"),
             Some(true)
         );
         assert_eq!(
@@ -404,11 +402,27 @@ mod tests {
             Some(false)
         );
         assert_eq!(
-            t.in_value_set(Some("http://x/cs"), "a", "http://x/regex"),
-            None,
-            "not yet"
+            t.in_value_set(Some("http://x/cs"), "a1", "http://x/regex"),
+            Some(true)
+        );
+        assert_eq!(
+            t.in_value_set(Some("http://x/cs"), "b", "http://x/regex"),
+            Some(false)
+        );
+        assert_eq!(
+            t.in_value_set(Some("http://nowhere"), "a", "http://x/unknown"),
+            None
         );
         assert_eq!(t.code_exists("http://x/cs", "banana"), Some(false));
         assert_eq!(t.code_exists("http://unknown", "a"), None);
+    }
+
+    #[test]
+    fn versions_order_by_number_and_match_wildcards() {
+        assert!(compare_versions("1.10.0", "1.9.0").is_gt());
+        assert!(compare_versions("1.0", "1.0.0").is_lt());
+        assert!(version_matches("1.x", "1.2.0"));
+        assert!(!version_matches("1.x", "2.0.0"));
+        assert!(!version_matches("1.0", "1.0.0"));
     }
 }

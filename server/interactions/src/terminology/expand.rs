@@ -1,0 +1,84 @@
+//! `ValueSet/$expand`: the value set with its expansion, filtered and paged
+//! as asked. <https://hl7.org/fhir/R4/valueset-operation-expand.html>
+
+use serde_json::{json, Value};
+use tillit_terminology::expand::{self as engine, Options};
+use tillit_terminology::TxError;
+
+use super::{Context, Inputs};
+
+/// The largest expansion returned without paging (`count`); larger ones are
+/// refused as too costly rather than sent whole.
+const MAX_UNPAGED: usize = 100_000;
+
+/// Request parameters an expansion echoes in `expansion.parameter`, with the
+/// type a query-string value of each takes.
+const ECHOED: [(&str, &str); 9] = [
+    ("excludeNested", "valueBoolean"),
+    ("includeDesignations", "valueBoolean"),
+    ("includeDefinition", "valueBoolean"),
+    ("activeOnly", "valueBoolean"),
+    ("displayLanguage", "valueCode"),
+    ("filter", "valueString"),
+    ("count", "valueInteger"),
+    ("offset", "valueInteger"),
+    ("system-version", "valueUri"),
+];
+
+/// Runs `$expand`.
+pub(super) fn expand(context: &Context) -> Result<Value, TxError> {
+    let inputs = &context.inputs;
+    let scope = context.scope();
+    let value_set = context.value_set(&scope)?;
+    let count = inputs.number("count").map(|c| c.max(0) as usize);
+    let offset = inputs.number("offset").map(|o| o.max(0) as usize);
+    let options = Options {
+        filter: inputs.text("filter").map(str::to_owned),
+        offset: offset.unwrap_or(0),
+        count,
+        active_only: inputs.flag("activeOnly").unwrap_or(false),
+        include_designations: inputs.flag("includeDesignations").unwrap_or(false),
+        display_language: inputs.text("displayLanguage").map(str::to_owned),
+        properties: inputs.texts("property").map(str::to_owned).collect(),
+        versions: inputs.system_versions(),
+        limit: Some(MAX_UNPAGED),
+        echo: echoed(inputs),
+    };
+    let expansion = engine::expand(&scope, &value_set, &options)?;
+    let paged = count.is_some() || offset.is_some();
+    Ok(engine::to_value_set(
+        &value_set, &expansion, &options, paged,
+    ))
+}
+
+/// The request's parameters that the expansion repeats, typed as the
+/// operation defines them.
+fn echoed(inputs: &Inputs) -> Vec<Value> {
+    let mut echo = Vec::new();
+    for (name, value_type) in ECHOED {
+        for parameter in inputs.raw(name) {
+            let Some((key, value)) = parameter
+                .as_object()
+                .and_then(|p| p.iter().find(|(k, _)| k.starts_with("value")))
+            else {
+                continue;
+            };
+            let value = match (key.as_str(), value) {
+                ("valueString", Value::String(text)) if value_type == "valueBoolean" => {
+                    json!(text == "true")
+                }
+                ("valueString", Value::String(text)) if value_type == "valueInteger" => text
+                    .parse::<i64>()
+                    .map_or_else(|_| value.clone(), |n| json!(n)),
+                _ => value.clone(),
+            };
+            let key = if key == "valueString" {
+                value_type
+            } else {
+                key
+            };
+            echo.push(json!({"name": name, key: value}));
+        }
+    }
+    echo
+}

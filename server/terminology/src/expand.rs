@@ -1,0 +1,674 @@
+//! Value set expansion: the codes a ValueSet's `compose` selects, from whole
+//! code systems, enumerated concepts, property and hierarchy filters, and
+//! other value sets, minus exclusions; then the request's text filter,
+//! inactive handling and paging. <https://hl7.org/fhir/R4/valueset-operation-expand.html>
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{json, Value};
+
+use crate::code_system::{array, CodeSystem, Designation};
+use crate::{split_version, Scope, TxError};
+
+/// How deep value sets may import value sets before it counts as a cycle.
+const MAX_IMPORT_DEPTH: usize = 16;
+
+/// Code system versions a request pins: for includes that name none
+/// (`system-version`), that must be used (`check-system-version`), or that
+/// override what the value set says (`force-system-version`); by system URL.
+#[derive(Debug, Clone, Default)]
+pub struct SystemVersions {
+    /// Used when an include states no version.
+    pub default: HashMap<String, String>,
+    /// An include stating another version is an error.
+    pub check: HashMap<String, String>,
+    /// Used whatever an include states.
+    pub force: HashMap<String, String>,
+}
+
+impl SystemVersions {
+    /// Reads `system-version`-style values (`url|version`) into `map`.
+    pub fn add(map: &mut HashMap<String, String>, canonical: &str) {
+        if let (url, Some(version)) = split_version(canonical) {
+            map.insert(url.to_owned(), version.to_owned());
+        }
+    }
+
+    /// The version to use for `system` when an include states `stated`.
+    fn choose(&self, system: &str, stated: Option<&str>) -> Result<Option<String>, TxError> {
+        if let Some(forced) = self.force.get(system) {
+            return Ok(Some(forced.clone()));
+        }
+        if let (Some(required), Some(stated)) = (self.check.get(system), stated) {
+            if !crate::version_matches(required, stated)
+                && !crate::version_matches(stated, required)
+            {
+                return Err(TxError::unprocessable(
+                    "exception",
+                    "version-error",
+                    format!(
+                        "The code system {system} version {stated} in the value set does not match the required version {required}"
+                    ),
+                ));
+            }
+        }
+        Ok(stated
+            .map(str::to_owned)
+            .or_else(|| self.default.get(system).cloned())
+            .or_else(|| self.check.get(system).cloned()))
+    }
+}
+
+/// What an expansion request asks beyond the value set.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Text the codes' displays must match (`filter`).
+    pub filter: Option<String>,
+    /// How many codes to skip (`offset`).
+    pub offset: usize,
+    /// How many codes to return at most (`count`).
+    pub count: Option<usize>,
+    /// Whether inactive codes are left out (`activeOnly`).
+    pub active_only: bool,
+    /// Whether designations are returned (`includeDesignations`).
+    pub include_designations: bool,
+    /// The language displays should be in (`displayLanguage`).
+    pub display_language: Option<String>,
+    /// Concept properties to return (`property`).
+    pub properties: Vec<String>,
+    /// Code system versions the request pins.
+    pub versions: SystemVersions,
+    /// The most codes an expansion may hold before it is refused as too costly.
+    pub limit: Option<usize>,
+    /// Request parameters echoed in `expansion.parameter`.
+    pub echo: Vec<Value>,
+}
+
+impl Options {
+    /// For membership checks: everything, no paging.
+    pub fn for_membership() -> Options {
+        Options::default()
+    }
+}
+
+/// One code of an expansion.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Its system.
+    pub system: String,
+    /// The version of its system, when known.
+    pub version: Option<String>,
+    /// The code.
+    pub code: String,
+    /// Its display.
+    pub display: Option<String>,
+    /// Whether it is inactive.
+    pub inactive: bool,
+    /// Whether it may not be chosen.
+    pub abstract_: bool,
+    /// Its designations.
+    pub designations: Vec<Designation>,
+    /// Its properties (code and `value[x]` as JSON).
+    pub properties: Vec<(String, Value)>,
+}
+
+/// The result of expanding a value set.
+#[derive(Debug, Default)]
+pub struct Expansion {
+    /// The codes, in order, before paging.
+    pub entries: Vec<Entry>,
+    /// The code systems drawn on (`url|version`), in order of first use.
+    pub used_code_systems: Vec<String>,
+    /// The value sets imported (`url|version`).
+    pub used_value_sets: Vec<String>,
+}
+
+impl Expansion {
+    fn use_code_system(&mut self, cs: &CodeSystem) {
+        let url = cs.versioned_url();
+        if !self.used_code_systems.contains(&url) {
+            self.used_code_systems.push(url);
+        }
+    }
+}
+
+/// Expands `value_set` in `scope`.
+pub fn expand(scope: &Scope, value_set: &Value, options: &Options) -> Result<Expansion, TxError> {
+    let mut stack = Vec::new();
+    let mut expansion = compose(scope, value_set, options, &mut stack)?;
+    if options.active_only {
+        expansion.entries.retain(|e| !e.inactive);
+    }
+    if let Some(filter) = options.filter.as_deref().filter(|f| !f.is_empty()) {
+        expansion.entries.retain(|e| text_matches(e, filter));
+    }
+    if let Some(limit) = options.limit {
+        if expansion.entries.len() > limit && options.count.is_none() {
+            return Err(TxError::unprocessable(
+                "too-costly",
+                "too-costly",
+                format!(
+                    "The value set {} expansion has too many codes to display ({} > {limit})",
+                    canonical_of(value_set),
+                    expansion.entries.len()
+                ),
+            ));
+        }
+    }
+    Ok(expansion)
+}
+
+/// The `url|version` of a canonical resource.
+pub fn canonical_of(resource: &Value) -> String {
+    let url = resource
+        .get("url")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match resource.get("version").and_then(Value::as_str) {
+        Some(version) => format!("{url}|{version}"),
+        None => url.to_owned(),
+    }
+}
+
+/// The codes a value set's compose selects, before request filters.
+fn compose(
+    scope: &Scope,
+    value_set: &Value,
+    options: &Options,
+    stack: &mut Vec<String>,
+) -> Result<Expansion, TxError> {
+    let canonical = canonical_of(value_set);
+    if stack.contains(&canonical) || stack.len() > MAX_IMPORT_DEPTH {
+        return Err(TxError::unprocessable(
+            "processing",
+            "vs-invalid",
+            format!(
+                "The value set {canonical} imports itself (through {})",
+                stack.join(", ")
+            ),
+        ));
+    }
+    let Some(compose) = value_set.get("compose") else {
+        // A value set that is only an expansion already.
+        return Ok(stored_expansion(value_set));
+    };
+    stack.push(canonical);
+    let mut out = Expansion::default();
+    let mut seen: HashSet<(String, String)> = HashSet::new();
+    for include in array(compose, "include") {
+        let part = part(scope, include, options, stack, &mut out)?;
+        for entry in part {
+            if seen.insert((entry.system.clone(), entry.code.clone())) {
+                out.entries.push(entry);
+            }
+        }
+    }
+    let mut excluded: HashSet<(String, String)> = HashSet::new();
+    for exclude in array(compose, "exclude") {
+        let mut ignored = Expansion::default();
+        for entry in part(scope, exclude, options, stack, &mut ignored)? {
+            excluded.insert((entry.system, entry.code));
+        }
+    }
+    if !excluded.is_empty() {
+        out.entries
+            .retain(|e| !excluded.contains(&(e.system.clone(), e.code.clone())));
+    }
+    if compose.get("inactive") == Some(&Value::Bool(false)) {
+        out.entries.retain(|e| !e.inactive);
+    }
+    stack.pop();
+    Ok(out)
+}
+
+/// The codes of a value set that carries an expansion and no compose.
+fn stored_expansion(value_set: &Value) -> Expansion {
+    fn walk(items: &Value, out: &mut Vec<Entry>) {
+        for item in array(items, "contains") {
+            if let (Some(system), Some(code)) = (
+                item.get("system").and_then(Value::as_str),
+                item.get("code").and_then(Value::as_str),
+            ) {
+                out.push(Entry {
+                    system: system.to_owned(),
+                    version: item
+                        .get("version")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                    code: code.to_owned(),
+                    display: item
+                        .get("display")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                    inactive: item.get("inactive") == Some(&Value::Bool(true)),
+                    abstract_: item.get("abstract") == Some(&Value::Bool(true)),
+                    designations: Vec::new(),
+                    properties: Vec::new(),
+                });
+            }
+            walk(item, out);
+        }
+    }
+    let mut entries = Vec::new();
+    if let Some(expansion) = value_set.get("expansion") {
+        walk(expansion, &mut entries);
+    }
+    Expansion {
+        entries,
+        ..Expansion::default()
+    }
+}
+
+/// The codes one `include` (or `exclude`) selects.
+fn part(
+    scope: &Scope,
+    include: &Value,
+    options: &Options,
+    stack: &mut Vec<String>,
+    out: &mut Expansion,
+) -> Result<Vec<Entry>, TxError> {
+    let mut entries: Option<Vec<Entry>> = None;
+    if let Some(system) = include.get("system").and_then(Value::as_str) {
+        entries = Some(system_part(scope, system, include, options, out)?);
+    }
+    for imported in array(include, "valueSet").filter_map(Value::as_str) {
+        let (url, version) = split_version(imported);
+        let Some(other) = scope.value_set(url, version) else {
+            return Err(TxError::not_found(format!(
+                "Unable to find the value set {imported} that this value set imports"
+            )));
+        };
+        let used = canonical_of(&other);
+        if !out.used_value_sets.contains(&used) {
+            out.used_value_sets.push(used);
+        }
+        let theirs = compose(scope, &other, options, stack)?;
+        for cs in theirs.used_code_systems {
+            if !out.used_code_systems.contains(&cs) {
+                out.used_code_systems.push(cs);
+            }
+        }
+        entries = Some(match entries {
+            None => theirs.entries,
+            Some(mine) => {
+                let keys: HashSet<(&str, &str)> = theirs
+                    .entries
+                    .iter()
+                    .map(|e| (e.system.as_str(), e.code.as_str()))
+                    .collect();
+                mine.into_iter()
+                    .filter(|e| keys.contains(&(e.system.as_str(), e.code.as_str())))
+                    .collect()
+            }
+        });
+    }
+    Ok(entries.unwrap_or_default())
+}
+
+/// The codes an include takes from code system `system`.
+fn system_part(
+    scope: &Scope,
+    system: &str,
+    include: &Value,
+    options: &Options,
+    out: &mut Expansion,
+) -> Result<Vec<Entry>, TxError> {
+    let stated = include.get("version").and_then(Value::as_str);
+    let version = options.versions.choose(system, stated)?;
+    let concepts: Vec<&Value> = array(include, "concept").collect();
+    let filters: Vec<&Value> = array(include, "filter").collect();
+    let Some(cs) = scope.code_system(system, version.as_deref()) else {
+        if !concepts.is_empty() && filters.is_empty() && version.is_none() {
+            // Codes of a system we do not hold, listed by the value set itself.
+            return Ok(concepts
+                .iter()
+                .filter_map(|c| {
+                    Some(Entry {
+                        system: system.to_owned(),
+                        version: None,
+                        code: c.get("code")?.as_str()?.to_owned(),
+                        display: c.get("display").and_then(Value::as_str).map(str::to_owned),
+                        inactive: false,
+                        abstract_: false,
+                        designations: Vec::new(),
+                        properties: Vec::new(),
+                    })
+                })
+                .collect());
+        }
+        let what = match &version {
+            Some(version) => format!("{system}|{version}"),
+            None => system.to_owned(),
+        };
+        let known = scope.code_system_versions(system);
+        let text = if known.is_empty() {
+            format!("A definition for CodeSystem '{what}' could not be found, so the value set cannot be expanded")
+        } else {
+            format!(
+                "A definition for CodeSystem '{what}' could not be found, so the value set cannot be expanded. Valid versions: {}",
+                known.join(", ")
+            )
+        };
+        return Err(TxError::not_found(text));
+    };
+    if cs.content == "not-present" || cs.content == "supplement" {
+        return Err(TxError::unprocessable(
+            "not-supported",
+            "not-supported",
+            format!(
+                "The code system {} has no content here, so the value set cannot be expanded",
+                cs.versioned_url()
+            ),
+        ));
+    }
+    out.use_code_system(&cs);
+    let entry = |index: usize, display: Option<&str>| {
+        let concept = &cs.concepts[index];
+        Entry {
+            system: cs.url.clone(),
+            version: cs.version.clone(),
+            code: concept.code.clone(),
+            display: display
+                .map(str::to_owned)
+                .or_else(|| concept.display.clone()),
+            inactive: concept.inactive,
+            abstract_: concept.abstract_,
+            designations: concept.designations.clone(),
+            properties: concept.properties.clone(),
+        }
+    };
+    if !concepts.is_empty() {
+        let mut selected = Vec::new();
+        for concept in concepts {
+            let Some(code) = concept.get("code").and_then(Value::as_str) else {
+                continue;
+            };
+            // Codes the system does not have are left out.
+            if let Some(index) = cs.index(code) {
+                let display = concept.get("display").and_then(Value::as_str);
+                selected.push(entry(index, display));
+            }
+        }
+        return Ok(selected);
+    }
+    let mut selected: Vec<usize> = (0..cs.concepts.len()).collect();
+    for filter in filters {
+        let matching = apply_filter(&cs, filter)?;
+        selected.retain(|i| matching.contains(i));
+    }
+    Ok(selected.into_iter().map(|i| entry(i, None)).collect())
+}
+
+/// The concepts of `cs` a `compose.include.filter` selects.
+fn apply_filter(cs: &CodeSystem, filter: &Value) -> Result<HashSet<usize>, TxError> {
+    let text = |key: &str| filter.get(key).and_then(Value::as_str).unwrap_or_default();
+    let (property, op, value) = (text("property"), text("op"), text("value"));
+    let all = || 0..cs.concepts.len();
+    let unknown_code = || {
+        TxError::invalid(format!(
+            "The filter {property} {op} {value} names a code that {} does not have",
+            cs.versioned_url()
+        ))
+    };
+    let hierarchy = matches!(property, "concept" | "code");
+    let selected: HashSet<usize> = match op {
+        "is-a" | "descendent-of" | "is-not-a" | "generalizes" | "child-of" if hierarchy => {
+            let index = cs.index(value).ok_or_else(unknown_code)?;
+            match op {
+                "is-a" => std::iter::once(index)
+                    .chain(cs.descendants(index))
+                    .collect(),
+                "descendent-of" => cs.descendants(index).into_iter().collect(),
+                "is-not-a" => {
+                    let below: HashSet<usize> = std::iter::once(index)
+                        .chain(cs.descendants(index))
+                        .collect();
+                    all().filter(|i| !below.contains(i)).collect()
+                }
+                "generalizes" => std::iter::once(index).chain(cs.ancestors(index)).collect(),
+                _ => cs.concepts[index].children.iter().copied().collect(),
+            }
+        }
+        "=" if hierarchy => cs.index(value).into_iter().collect(),
+        "in" | "not-in" if hierarchy => {
+            let listed: HashSet<usize> = value
+                .split(',')
+                .filter_map(|c| cs.index(c.trim()))
+                .collect();
+            if op == "in" {
+                listed
+            } else {
+                all().filter(|i| !listed.contains(i)).collect()
+            }
+        }
+        "regex" if hierarchy => {
+            let pattern = compile_regex(value)?;
+            all()
+                .filter(|&i| pattern.is_match(&cs.concepts[i].code))
+                .collect()
+        }
+        "=" | "regex" if property == "display" => {
+            let pattern = (op == "regex").then(|| compile_regex(value)).transpose()?;
+            all()
+                .filter(|&i| {
+                    let display = cs.concepts[i].display.as_deref().unwrap_or_default();
+                    match &pattern {
+                        Some(p) => p.is_match(display),
+                        None => display == value,
+                    }
+                })
+                .collect()
+        }
+        "=" | "in" | "not-in" | "regex" | "exists" => {
+            let known = cs
+                .property_definitions
+                .iter()
+                .any(|(c, _, _)| c == property)
+                || matches!(
+                    property,
+                    "inactive" | "notSelectable" | "status" | "parent" | "child"
+                );
+            if !known {
+                return Err(TxError::invalid(format!(
+                    "The property {property} is not defined by {}, so the filter {property} {op} {value} cannot be used",
+                    cs.versioned_url()
+                )));
+            }
+            let pattern = (op == "regex").then(|| compile_regex(value)).transpose()?;
+            let listed: Vec<&str> = value.split(',').map(str::trim).collect();
+            all()
+                .filter(|&i| {
+                    let values = property_values(cs, i, property);
+                    match op {
+                        "exists" => values.is_empty() != (value == "true"),
+                        "=" => values.iter().any(|v| v == value),
+                        "in" => values.iter().any(|v| listed.contains(&v.as_str())),
+                        "not-in" => !values.iter().any(|v| listed.contains(&v.as_str())),
+                        _ => values
+                            .iter()
+                            .any(|v| pattern.as_ref().is_some_and(|p| p.is_match(v))),
+                    }
+                })
+                .collect()
+        }
+        _ => {
+            return Err(TxError::invalid(format!(
+                "The filter {property} {op} {value} is not understood for {}",
+                cs.versioned_url()
+            )))
+        }
+    };
+    Ok(selected)
+}
+
+/// The values of property `property` of concept `index`, as text.
+fn property_values(cs: &CodeSystem, index: usize, property: &str) -> Vec<String> {
+    let concept = &cs.concepts[index];
+    match property {
+        "parent" => {
+            return concept
+                .parents
+                .iter()
+                .map(|&p| cs.concepts[p].code.clone())
+                .collect()
+        }
+        "child" => {
+            return concept
+                .children
+                .iter()
+                .map(|&c| cs.concepts[c].code.clone())
+                .collect()
+        }
+        "inactive" if concept.property("inactive").is_none() => {
+            return vec![concept.inactive.to_string()]
+        }
+        "notSelectable" if concept.property("notSelectable").is_none() => {
+            return vec![concept.abstract_.to_string()]
+        }
+        _ => {}
+    }
+    concept
+        .properties
+        .iter()
+        .filter(|(c, _)| c == property)
+        .filter_map(|(_, v)| {
+            let value = v.as_object()?.values().next()?;
+            Some(match value {
+                Value::String(s) => s.clone(),
+                Value::Object(coding) => coding.get("code")?.as_str()?.to_owned(),
+                other => other.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// A regular expression that must match a whole value.
+fn compile_regex(pattern: &str) -> Result<regex::Regex, TxError> {
+    regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
+        TxError::invalid(format!(
+            "The regular expression {pattern} is not valid: {e}"
+        ))
+    })
+}
+
+/// Whether an entry matches the `filter` text: each of its words begins a word
+/// of the display (or a designation), or the code, case-insensitively.
+fn text_matches(entry: &Entry, filter: &str) -> bool {
+    let filter = filter.to_lowercase();
+    let words: Vec<&str> = filter.split_whitespace().collect();
+    let matches_text = |text: &str| {
+        let text = text.to_lowercase();
+        let theirs: Vec<&str> = text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        words
+            .iter()
+            .all(|w| theirs.iter().any(|t| t.starts_with(w)))
+    };
+    entry.code.to_lowercase().starts_with(&filter)
+        || entry.display.as_deref().is_some_and(matches_text)
+        || entry.designations.iter().any(|d| matches_text(&d.value))
+}
+
+/// The ValueSet resource an `$expand` answers: the value set's definition
+/// with its expansion (one page of it).
+pub fn to_value_set(
+    value_set: &Value,
+    expansion: &Expansion,
+    options: &Options,
+    paged: bool,
+) -> Value {
+    let mut out = value_set.clone();
+    if let Some(object) = out.as_object_mut() {
+        object.remove("text");
+        object.remove("expansion");
+    }
+    let total = expansion.entries.len();
+    let page = expansion
+        .entries
+        .iter()
+        .skip(options.offset)
+        .take(options.count.unwrap_or(usize::MAX));
+    let contains: Vec<Value> = page.map(|e| entry_json(e, options)).collect();
+    let mut parameters = options.echo.clone();
+    for cs in &expansion.used_code_systems {
+        parameters.push(json!({"name": "used-codesystem", "valueUri": cs}));
+    }
+    let mut result = json!({
+        "identifier": format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+        "timestamp": now(),
+        "total": total,
+    });
+    if paged {
+        result["offset"] = json!(options.offset);
+    }
+    if !parameters.is_empty() {
+        result["parameter"] = Value::Array(parameters);
+    }
+    if !contains.is_empty() {
+        result["contains"] = Value::Array(contains);
+    }
+    out["expansion"] = result;
+    out
+}
+
+fn entry_json(entry: &Entry, options: &Options) -> Value {
+    let mut item = json!({"system": entry.system, "code": entry.code});
+    if let Some(display) = &entry.display {
+        item["display"] = json!(display);
+    }
+    if entry.abstract_ {
+        item["abstract"] = json!(true);
+    }
+    if entry.inactive {
+        item["inactive"] = json!(true);
+    }
+    if options.include_designations && !entry.designations.is_empty() {
+        item["designation"] = entry
+            .designations
+            .iter()
+            .map(|d| {
+                let mut designation = json!({"value": d.value});
+                if let Some(language) = &d.language {
+                    designation["language"] = json!(language);
+                }
+                if let Some(use_) = &d.use_ {
+                    designation["use"] = use_.clone();
+                }
+                designation
+            })
+            .collect();
+    }
+    let properties: Vec<Value> = options
+        .properties
+        .iter()
+        .flat_map(|wanted| {
+            entry
+                .properties
+                .iter()
+                .filter(move |(code, _)| code == wanted)
+                .map(|(code, value)| {
+                    let mut property = value.clone();
+                    property["code"] = json!(code);
+                    property
+                })
+        })
+        .collect();
+    if !properties.is_empty() {
+        item["property"] = Value::Array(properties);
+    }
+    item
+}
+
+/// The current time as a FHIR instant.
+fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,131 @@
+//! Issues as terminology operations report them: an OperationOutcome issue
+//! with its FHIR issue type, the finer `tx-issue-type` code terminology
+//! clients (and the terminology ecosystem tests) key on, the human text and
+//! the element concerned.
+
+use serde_json::{json, Value};
+
+/// The code system of the finer issue types terminology servers share.
+const TX_ISSUE_TYPE: &str = "http://hl7.org/fhir/tools/CodeSystem/tx-issue-type";
+
+/// One problem found by a terminology operation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TxIssue {
+    /// `error`, `warning` or `information`.
+    pub severity: &'static str,
+    /// The FHIR issue type (`code-invalid`, `not-found`, `invalid`, `business-rule`…).
+    pub code: &'static str,
+    /// The `tx-issue-type` code (`not-in-vs`, `invalid-code`, `invalid-display`…).
+    pub tx_code: &'static str,
+    /// What is wrong, for people.
+    pub text: String,
+    /// The element concerned (`Coding.code`, `code`), if any.
+    pub expression: Option<String>,
+}
+
+impl TxIssue {
+    /// An error.
+    pub fn error(code: &'static str, tx_code: &'static str, text: impl Into<String>) -> TxIssue {
+        TxIssue {
+            severity: "error",
+            code,
+            tx_code,
+            text: text.into(),
+            expression: None,
+        }
+    }
+
+    /// A warning.
+    pub fn warning(code: &'static str, tx_code: &'static str, text: impl Into<String>) -> TxIssue {
+        TxIssue {
+            severity: "warning",
+            ..TxIssue::error(code, tx_code, text)
+        }
+    }
+
+    /// Information.
+    pub fn information(
+        code: &'static str,
+        tx_code: &'static str,
+        text: impl Into<String>,
+    ) -> TxIssue {
+        TxIssue {
+            severity: "information",
+            ..TxIssue::error(code, tx_code, text)
+        }
+    }
+
+    /// The same issue about element `expression`.
+    pub fn at(mut self, expression: impl Into<String>) -> TxIssue {
+        self.expression = Some(expression.into());
+        self
+    }
+
+    /// As an OperationOutcome issue.
+    pub fn to_json(&self) -> Value {
+        let mut issue = json!({
+            "severity": self.severity,
+            "code": self.code,
+            "details": {
+                "coding": [{"system": TX_ISSUE_TYPE, "code": self.tx_code}],
+                "text": self.text,
+            },
+        });
+        if let Some(expression) = &self.expression {
+            issue["location"] = json!([expression]);
+            issue["expression"] = json!([expression]);
+        }
+        issue
+    }
+}
+
+/// Why a terminology operation could not answer at all (rather than answering
+/// "not valid"): the HTTP layer turns it into a 4xx with an OperationOutcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TxError {
+    /// The HTTP status it deserves: 400, 404 or 422.
+    pub status: u16,
+    /// The issue.
+    pub issue: TxIssue,
+}
+
+impl TxError {
+    /// Something named (a value set, a code system) is not known: 404.
+    pub fn not_found(text: impl Into<String>) -> TxError {
+        TxError {
+            status: 404,
+            issue: TxIssue::error("not-found", "not-found", text),
+        }
+    }
+
+    /// The request or a definition is wrong: 400.
+    pub fn invalid(text: impl Into<String>) -> TxError {
+        TxError {
+            status: 400,
+            issue: TxIssue::error("invalid", "invalid-data", text),
+        }
+    }
+
+    /// The request is valid but cannot be processed (too costly, circular): 422.
+    pub fn unprocessable(
+        code: &'static str,
+        tx_code: &'static str,
+        text: impl Into<String>,
+    ) -> TxError {
+        TxError {
+            status: 422,
+            issue: TxIssue::error(code, tx_code, text),
+        }
+    }
+
+    /// As an OperationOutcome.
+    pub fn to_outcome(&self) -> Value {
+        json!({"resourceType": "OperationOutcome", "issue": [self.issue.to_json()]})
+    }
+}
+
+impl std::fmt::Display for TxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.issue.text)
+    }
+}

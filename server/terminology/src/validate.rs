@@ -1,0 +1,557 @@
+//! `$validate-code` on a ValueSet or a CodeSystem: is this code (or Coding,
+//! or CodeableConcept) valid — does its code system exist and have the code,
+//! is it in the value set, is its display right, is it active — answered as
+//! the operation's output Parameters with an OperationOutcome of every issue.
+//! <https://hl7.org/fhir/R4/valueset-operation-validate-code.html>
+
+use serde_json::{json, Value};
+
+use crate::code_system::CodeSystem;
+use crate::expand::{self, canonical_of, Options, SystemVersions};
+use crate::outcome::TxIssue;
+use crate::{Scope, TxError};
+
+/// The form the code arrived in, which decides the paths issues name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// `code` (+ `system`, `version`, `display`) parameters.
+    Code,
+    /// A `coding` parameter.
+    Coding,
+    /// A `codeableConcept` parameter.
+    CodeableConcept,
+}
+
+/// One coding to check.
+#[derive(Debug, Clone, Default)]
+pub struct Coding {
+    /// Its system.
+    pub system: Option<String>,
+    /// Its system's version.
+    pub version: Option<String>,
+    /// The code.
+    pub code: Option<String>,
+    /// The display it claims.
+    pub display: Option<String>,
+}
+
+impl Coding {
+    /// Reads a Coding JSON object.
+    pub fn from_json(coding: &Value) -> Coding {
+        let text = |key: &str| coding.get(key).and_then(Value::as_str).map(str::to_owned);
+        Coding {
+            system: text("system"),
+            version: text("version"),
+            code: text("code"),
+            display: text("display"),
+        }
+    }
+}
+
+/// A `$validate-code` request, parameters read.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// How the code arrived.
+    pub form: Form,
+    /// The codings (one, except for a CodeableConcept).
+    pub codings: Vec<Coding>,
+    /// The CodeableConcept as sent, echoed in the answer.
+    pub codeable_concept: Option<Value>,
+    /// Whether a code without a system may take the one system of the value set that has it.
+    pub infer_system: bool,
+    /// Whether inactive codes count as invalid.
+    pub active_only: bool,
+    /// Whether abstract (not selectable) codes are acceptable.
+    pub abstract_allowed: bool,
+    /// Whether a wrong display is only a warning.
+    pub lenient_display: bool,
+    /// Code system versions the request pins.
+    pub versions: SystemVersions,
+}
+
+impl Default for Request {
+    fn default() -> Request {
+        Request {
+            form: Form::Code,
+            codings: Vec::new(),
+            codeable_concept: None,
+            infer_system: false,
+            active_only: false,
+            abstract_allowed: true,
+            lenient_display: false,
+            versions: SystemVersions::default(),
+        }
+    }
+}
+
+/// What checking one coding found.
+#[derive(Debug, Default)]
+struct Checked {
+    /// Whether it is valid (in the code system, and in the value set if one is asked about).
+    valid: bool,
+    issues: Vec<TxIssue>,
+    /// The system, version, code and display as the code system has them.
+    system: Option<String>,
+    version: Option<String>,
+    code: Option<String>,
+    display: Option<String>,
+    inactive: bool,
+    status: Option<String>,
+    unknown_system: Option<String>,
+}
+
+/// Validates `request` against `value_set`, or against the code systems
+/// alone (`CodeSystem/$validate-code`) without one.
+pub fn validate_code(
+    scope: &Scope,
+    value_set: Option<&Value>,
+    request: &Request,
+) -> Result<Value, TxError> {
+    let members = match value_set {
+        Some(vs) => Some(expand::expand(
+            scope,
+            vs,
+            &Options {
+                versions: request.versions.clone(),
+                ..Options::default()
+            },
+        )?),
+        None => None,
+    };
+    let vs_name = value_set.map(canonical_of);
+    let mut results: Vec<Checked> = Vec::new();
+    for (n, coding) in request.codings.iter().enumerate() {
+        let path = match request.form {
+            Form::Code => String::new(),
+            Form::Coding => "Coding".to_owned(),
+            Form::CodeableConcept => format!("CodeableConcept.coding[{n}]"),
+        };
+        results.push(check(
+            scope,
+            members.as_ref(),
+            vs_name.as_deref(),
+            request,
+            coding,
+            &path,
+        ));
+    }
+    let valid_index = results.iter().position(|r| r.valid);
+    let mut issues: Vec<TxIssue> = Vec::new();
+    if request.form == Form::CodeableConcept && valid_index.is_none() {
+        if let Some(vs) = &vs_name {
+            issues.push(TxIssue::error(
+                "code-invalid",
+                "not-in-vs",
+                format!("No valid coding was found for the value set '{vs}'"),
+            ));
+        }
+    }
+    for result in &results {
+        issues.extend(result.issues.iter().cloned());
+    }
+    let chosen = valid_index.map(|i| &results[i]).or_else(|| results.first());
+    let mut parameters = Vec::new();
+    if let Some(cc) = &request.codeable_concept {
+        parameters.push(json!({"name": "codeableConcept", "valueCodeableConcept": cc}));
+    }
+    if let Some(chosen) = chosen {
+        if request.form != Form::CodeableConcept || valid_index.is_some() {
+            if let Some(code) = &chosen.code {
+                parameters.push(json!({"name": "code", "valueCode": code}));
+            }
+            if let Some(system) = &chosen.system {
+                parameters.push(json!({"name": "system", "valueUri": system}));
+            }
+            if let Some(version) = &chosen.version {
+                parameters.push(json!({"name": "version", "valueString": version}));
+            }
+            if let Some(display) = &chosen.display {
+                parameters.push(json!({"name": "display", "valueString": display}));
+            }
+            if chosen.inactive {
+                parameters.push(json!({"name": "inactive", "valueBoolean": true}));
+            }
+            if let Some(status) = chosen.status.as_deref().filter(|_| chosen.inactive) {
+                parameters.push(json!({"name": "status", "valueCode": status}));
+            }
+        }
+        if let Some(system) = &chosen.unknown_system {
+            parameters
+                .push(json!({"name": "x-caused-by-unknown-system", "valueCanonical": system}));
+        }
+    }
+    let errors: Vec<&str> = issues
+        .iter()
+        .filter(|i| i.severity == "error")
+        .map(|i| i.text.as_str())
+        .collect();
+    let warnings: Vec<&str> = issues
+        .iter()
+        .filter(|i| i.severity == "warning")
+        .map(|i| i.text.as_str())
+        .collect();
+    let message = if errors.is_empty() {
+        warnings
+    } else {
+        errors.clone()
+    };
+    let valid = valid_index.is_some() && errors.is_empty();
+    parameters.push(json!({"name": "result", "valueBoolean": valid}));
+    if !message.is_empty() {
+        parameters.push(json!({"name": "message", "valueString": message.join("; ")}));
+    }
+    if !issues.is_empty() {
+        parameters.push(json!({"name": "issues", "resource": {
+            "resourceType": "OperationOutcome",
+            "issue": issues.iter().map(TxIssue::to_json).collect::<Vec<_>>(),
+        }}));
+    }
+    Ok(json!({"resourceType": "Parameters", "parameter": parameters}))
+}
+
+/// The path of element `name` under `path` (`Coding.code`, or `code` for bare codes).
+fn at(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
+/// Checks one coding.
+fn check(
+    scope: &Scope,
+    members: Option<&expand::Expansion>,
+    vs_name: Option<&str>,
+    request: &Request,
+    coding: &Coding,
+    path: &str,
+) -> Checked {
+    let mut out = Checked {
+        code: coding.code.clone(),
+        system: coding.system.clone(),
+        version: coding.version.clone(),
+        ..Checked::default()
+    };
+    let in_cc = request.form == Form::CodeableConcept;
+    let Some(code) = coding.code.as_deref() else {
+        out.issues.push(
+            TxIssue::error(
+                "invalid",
+                "invalid-data",
+                "No code was provided, so nothing can be validated",
+            )
+            .at(at(path, "code")),
+        );
+        return out;
+    };
+    let system = match coding.system.as_deref() {
+        Some(system) => system.to_owned(),
+        None => {
+            let inferred = members.and_then(|m| {
+                let mut systems: Vec<&str> = m
+                    .entries
+                    .iter()
+                    .filter(|e| e.code == code)
+                    .map(|e| e.system.as_str())
+                    .collect();
+                systems.dedup();
+                match systems.as_slice() {
+                    [one] => Some(one.to_string()),
+                    _ => None,
+                }
+            });
+            match inferred {
+                Some(system) if request.infer_system || request.form == Form::Code => {
+                    out.system = Some(system.clone());
+                    system
+                }
+                _ => {
+                    let text = match (request.infer_system, vs_name) {
+                        (true, Some(vs)) => format!(
+                            "Unable to infer the code system for the code '{code}' from the value set '{vs}'"
+                        ),
+                        _ => "Coding has no system. A code with no system has no defined meaning, and it cannot be validated. A system should be provided".to_owned(),
+                    };
+                    let issue = if request.infer_system {
+                        TxIssue::error("not-found", "cannot-infer", text).at(at(path, "code"))
+                    } else {
+                        TxIssue::warning("invalid", "invalid-data", text).at(path_or(path, "code"))
+                    };
+                    out.issues.push(issue);
+                    if let Some(vs) = vs_name {
+                        if !request.infer_system {
+                            out.issues.push(not_in_vs(None, code, vs, path, in_cc));
+                        }
+                    }
+                    return out;
+                }
+            }
+        }
+    };
+    if !system.contains(':') {
+        out.issues.push(
+            TxIssue::error(
+                "invalid",
+                "invalid-data",
+                format!(
+                    "{} must be an absolute reference, not a local reference",
+                    at(path_or(path, "Coding").as_str(), "system")
+                ),
+            )
+            .at(at(path, "system")),
+        );
+        return out;
+    }
+    let version = request
+        .versions
+        .force
+        .get(&system)
+        .cloned()
+        .or_else(|| coding.version.clone())
+        .or_else(|| {
+            members.and_then(|m| {
+                m.entries
+                    .iter()
+                    .find(|e| e.system == system)
+                    .and_then(|e| e.version.clone())
+            })
+        })
+        .or_else(|| request.versions.default.get(&system).cloned());
+    let Some(cs) = scope.code_system(&system, version.as_deref()) else {
+        if scope.value_set(&system, None).is_some() {
+            out.issues.push(
+                TxIssue::error(
+                    "invalid",
+                    "invalid-data",
+                    format!("The Coding references a value set, not a code system ('{system}')"),
+                )
+                .at(at(path, "system")),
+            );
+            return out;
+        }
+        let known = scope.code_system_versions(&system);
+        let text = match (&version, known.is_empty()) {
+            (Some(version), false) => format!(
+                "A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot be validated. Valid versions: {}",
+                known.join(" or ")
+            ),
+            (Some(version), true) => format!(
+                "A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot be validated"
+            ),
+            (None, _) => format!(
+                "A definition for CodeSystem '{system}' could not be found, so the code cannot be validated"
+            ),
+        };
+        out.issues
+            .push(TxIssue::error("not-found", "not-found", text).at(at(path, "system")));
+        out.unknown_system = Some(match &version {
+            Some(version) => format!("{system}|{version}"),
+            None => system.clone(),
+        });
+        out.version = None;
+        return out;
+    };
+    out.version = cs.version.clone();
+    if cs.content == "supplement" {
+        out.issues.push(
+            TxIssue::error(
+                "invalid",
+                "invalid-data",
+                format!(
+                    "CodeSystem {} is a supplement, so can't be used as a value in Coding.system",
+                    cs.versioned_url()
+                ),
+            )
+            .at(at(path, "system")),
+        );
+        return out;
+    }
+    let Some(index) = cs.index(code) else {
+        let issue = if cs.content == "fragment" {
+            TxIssue::warning(
+                "code-invalid",
+                "invalid-code",
+                format!(
+                    "Unknown Code '{code}' in the CodeSystem '{}' version '{}' - note that the code system is labeled as a fragment, so the code may be valid in some other fragment",
+                    cs.url,
+                    cs.version.as_deref().unwrap_or_default()
+                ),
+            )
+        } else {
+            TxIssue::error("code-invalid", "invalid-code", unknown_code(&cs, code))
+        };
+        let fragment = cs.content == "fragment";
+        out.issues.push(issue.at(at(path, "code")));
+        if let Some(vs) = vs_name {
+            if !fragment {
+                out.issues
+                    .push(not_in_vs(Some(&system), code, vs, path, in_cc));
+            }
+        }
+        out.valid = fragment && vs_name.is_none();
+        return out;
+    };
+    let concept = &cs.concepts[index];
+    out.code = Some(concept.code.clone());
+    out.display = concept.display.clone();
+    out.inactive = concept.inactive;
+    out.status = concept.status.clone();
+    if concept.code != code {
+        out.issues.push(
+            TxIssue::information(
+                "business-rule",
+                "code-rule",
+                format!(
+                    "The code '{code}' differs from the correct code '{}' by case. Although the code system '{}' is case insensitive, implementers are strongly encouraged to use the correct case anyway",
+                    concept.code,
+                    cs.versioned_url()
+                ),
+            )
+            .at(at(path, "code")),
+        );
+    }
+    let mut valid = true;
+    if let (Some(members), Some(vs)) = (members, vs_name) {
+        let member = members
+            .entries
+            .iter()
+            .any(|e| e.system == system && e.code == concept.code);
+        if !member {
+            out.issues
+                .push(not_in_vs(Some(&system), &concept.code, vs, path, in_cc));
+            valid = false;
+        }
+    }
+    if let Some(display) = coding.display.as_deref() {
+        check_display(&cs, index, display, request, path, &mut out.issues);
+    }
+    if concept.inactive {
+        let status = concept.status.as_deref().unwrap_or("inactive");
+        if request.active_only {
+            out.issues.push(
+                TxIssue::error(
+                    "business-rule",
+                    "code-rule",
+                    format!("The concept '{code}' is valid but is not active"),
+                )
+                .at(at(path, "code")),
+            );
+            valid = false;
+        } else {
+            let status = if status == "inactive" {
+                "inactive".to_owned()
+            } else {
+                format!("{status} and inactive")
+            };
+            out.issues.push(
+                TxIssue::warning(
+                    "business-rule",
+                    "code-comment",
+                    format!("The concept '{code}' has a status of {status} and its use should be reviewed"),
+                )
+                .at(path_or(path, "code")),
+            );
+        }
+    } else if concept.deprecated() {
+        out.issues.push(
+            TxIssue::warning(
+                "business-rule",
+                "code-comment",
+                format!("The concept '{code}' is deprecated and its use should be reviewed"),
+            )
+            .at(path_or(path, "code")),
+        );
+    }
+    if concept.abstract_ && !request.abstract_allowed {
+        out.issues.push(
+            TxIssue::error(
+                "business-rule",
+                "code-rule",
+                format!("Code '{system}#{code}' is abstract, and not allowed in this context"),
+            )
+            .at(at(path, "code")),
+        );
+        valid = false;
+    }
+    out.valid = valid;
+    out
+}
+
+/// `path` itself, or `name` for bare codes (which have no enclosing element).
+fn path_or(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_owned()
+    } else {
+        path.to_owned()
+    }
+}
+
+fn unknown_code(cs: &CodeSystem, code: &str) -> String {
+    match &cs.version {
+        Some(version) => format!(
+            "Unknown code '{code}' in the CodeSystem '{}' version '{version}'",
+            cs.url
+        ),
+        None => format!("Unknown code '{code}' in the CodeSystem '{}'", cs.url),
+    }
+}
+
+/// The issue for a code not in the value set: an error, or information for
+/// one coding of a CodeableConcept (the concept as a whole is judged once).
+fn not_in_vs(system: Option<&str>, code: &str, vs: &str, path: &str, in_cc: bool) -> TxIssue {
+    let coded = match system {
+        Some(system) => format!("{system}#{code}"),
+        None => code.to_owned(),
+    };
+    let text = format!("The provided code '{coded}' was not found in the value set '{vs}'");
+    let issue = if in_cc {
+        TxIssue::information("code-invalid", "this-code-not-in-vs", text)
+    } else {
+        TxIssue::error("code-invalid", "not-in-vs", text)
+    };
+    issue.at(at(path, "code"))
+}
+
+/// Checks a claimed display against the concept's display and designations.
+fn check_display(
+    cs: &CodeSystem,
+    index: usize,
+    display: &str,
+    request: &Request,
+    path: &str,
+    issues: &mut Vec<TxIssue>,
+) {
+    let concept = &cs.concepts[index];
+    let mut valid: Vec<&str> = concept.display.iter().map(String::as_str).collect();
+    valid.extend(concept.designations.iter().map(|d| d.value.as_str()));
+    let normal = |s: &str| {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
+    if valid.iter().any(|v| normal(v) == normal(display)) {
+        return;
+    }
+    let coded = format!("{}#{}", cs.url, concept.code);
+    let text = match valid.as_slice() {
+        [] => format!("Wrong Display Name '{display}' for {coded}: the code has no display"),
+        [one] => format!("Wrong Display Name '{display}' for {coded}. Valid display is '{one}'"),
+        many => format!(
+            "Wrong Display Name '{display}' for {coded}. Valid display is one of {} choices: {}",
+            many.len(),
+            many.iter()
+                .map(|v| format!("'{v}'"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ),
+    };
+    let warning = request.lenient_display || request.form == Form::CodeableConcept;
+    let issue = if warning {
+        TxIssue::warning("invalid", "invalid-display", text)
+    } else {
+        TxIssue::error("invalid", "invalid-display", text)
+    };
+    issues.push(issue.at(at(path, "display")));
+}
