@@ -158,10 +158,15 @@ fn compare(expected: &Value, actual: &Value, path: &str) -> Result<(), String> {
                 compare(wanted, value, &format!("{path}.{key}"))?;
             }
             for key in e.keys() {
+                // An array whose items are all optional may be absent too.
+                let all_optional = e[key]
+                    .as_array()
+                    .is_some_and(|items| items.iter().all(optional));
                 if !key.starts_with('$')
                     && !a.contains_key(key)
                     && !optionals.contains(&key.as_str())
                     && !optionals.contains(&"*")
+                    && !all_optional
                 {
                     return Err(format!("{path}.{key}: missing"));
                 }
@@ -227,13 +232,23 @@ fn compare_arrays(expected: &[Value], actual: &[Value], path: &str) -> Result<()
         }
         false
     }
-    for i in 0..actual.len() {
+    for (i, item) in actual.iter().enumerate() {
         let mut seen = vec![false; expected.len()];
         if !assign(i, &fits, &mut owner, &mut seen) {
-            // Say why with the closest expected item.
-            let reason = expected
+            // Say why with the closest expected item: one of the same name
+            // (parameters, parts), else the shortest difference.
+            let same_name: Vec<&Value> = expected
                 .iter()
-                .filter_map(|e| compare(e, &actual[i], &format!("{path}[{i}]")).err())
+                .filter(|e| e.get("name").is_some() && e.get("name") == item.get("name"))
+                .collect();
+            let candidates: Vec<&Value> = if same_name.is_empty() {
+                expected.iter().collect()
+            } else {
+                same_name
+            };
+            let reason = candidates
+                .iter()
+                .filter_map(|e| compare(e, item, &format!("{path}[{i}]")).err())
                 .min_by_key(String::len)
                 .unwrap_or_default();
             return Err(format!("{path}[{i}] matches no expected item: {reason}"));
