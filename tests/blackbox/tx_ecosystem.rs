@@ -8,7 +8,9 @@
 //! `$instant$`, `$choice:…$`, `$fragments:…$` and `$external:N:…$`, whose
 //! fragments are checked since we use no externals file). We run in the
 //! suite's `flat` mode (no hierarchical expansions). Objects marked `$only$`
-//! for other versions or modes are treated as optional.
+//! for other versions or modes are treated as optional, and issues'
+//! `location` (deprecated in R5, and given inconsistently by the suite's
+//! files) is not compared.
 //!
 //! Every `general`-mode test runs; the failures are listed with their first
 //! difference in `tests/blackbox/tx-ecosystem-failures.txt`, and the test
@@ -140,6 +142,11 @@ fn compare(expected: &Value, actual: &Value, path: &str) -> Result<(), String> {
             let optionals = names("$optional-properties$");
             let count_only = names("$count-arrays$");
             for (key, value) in a {
+                // `OperationOutcome.issue.location` is deprecated (R5) and
+                // the suite's files disagree on it: it is not compared.
+                if key == "location" && a.contains_key("severity") {
+                    continue;
+                }
                 let Some(wanted) = e.get(key) else {
                     return Err(format!("{path}.{key}: not expected"));
                 };
@@ -163,6 +170,7 @@ fn compare(expected: &Value, actual: &Value, path: &str) -> Result<(), String> {
                     .as_array()
                     .is_some_and(|items| items.iter().all(optional));
                 if !key.starts_with('$')
+                    && key != "location"
                     && !a.contains_key(key)
                     && !optionals.contains(&key.as_str())
                     && !optionals.contains(&"*")

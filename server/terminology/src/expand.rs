@@ -76,6 +76,8 @@ pub struct Options {
     pub display_language: Option<String>,
     /// Concept properties to return (`property`).
     pub properties: Vec<String>,
+    /// Whether the answer carries the value set's whole definition (`includeDefinition`).
+    pub include_definition: bool,
     /// Code system versions the request pins.
     pub versions: SystemVersions,
     /// The most codes an expansion may hold before it is refused as too costly.
@@ -196,7 +198,7 @@ fn compose(
     let mut out = Expansion::default();
     let mut seen: HashSet<(String, String)> = HashSet::new();
     for include in array(compose, "include") {
-        let part = part(scope, include, options, stack, &mut out)?;
+        let part = part(scope, value_set, include, options, stack, &mut out)?;
         for entry in part {
             if seen.insert((entry.system.clone(), entry.code.clone())) {
                 out.entries.push(entry);
@@ -206,7 +208,7 @@ fn compose(
     let mut excluded: HashSet<(String, String)> = HashSet::new();
     for exclude in array(compose, "exclude") {
         let mut ignored = Expansion::default();
-        for entry in part(scope, exclude, options, stack, &mut ignored)? {
+        for entry in part(scope, value_set, exclude, options, stack, &mut ignored)? {
             excluded.insert((entry.system, entry.code));
         }
     }
@@ -262,6 +264,7 @@ fn stored_expansion(value_set: &Value) -> Expansion {
 /// The codes one `include` (or `exclude`) selects.
 fn part(
     scope: &Scope,
+    owner: &Value,
     include: &Value,
     options: &Options,
     stack: &mut Vec<String>,
@@ -273,9 +276,15 @@ fn part(
     }
     for imported in array(include, "valueSet").filter_map(Value::as_str) {
         let (url, version) = split_version(imported);
-        let Some(other) = scope.value_set(url, version) else {
+        // `#id`: a value set contained in the one being expanded.
+        let contained = url.strip_prefix('#').and_then(|id| {
+            array(owner, "contained")
+                .find(|r| r.get("id").and_then(Value::as_str) == Some(id))
+                .map(|r| std::sync::Arc::new(r.clone()))
+        });
+        let Some(other) = contained.or_else(|| scope.value_set(url, version)) else {
             return Err(TxError::not_found(format!(
-                "Unable to find the value set {imported} that this value set imports"
+                "A definition for the value Set '{imported}' could not be found"
             )));
         };
         let used = canonical_of(&other);
@@ -349,7 +358,7 @@ fn system_part(
                 known.join(", ")
             )
         };
-        return Err(TxError::not_found(text));
+        return Err(TxError::not_found(text).about_code_system(system));
     };
     if cs.content == "not-present" || cs.content == "supplement" {
         return Err(TxError::unprocessable(
@@ -579,11 +588,33 @@ pub fn to_value_set(
     options: &Options,
     paged: bool,
 ) -> Value {
-    let mut out = value_set.clone();
-    if let Some(object) = out.as_object_mut() {
-        object.remove("text");
-        object.remove("expansion");
-    }
+    // The value set's identity; its whole definition only when asked for
+    // (`includeDefinition`).
+    let mut out = if options.include_definition {
+        let mut all = value_set.clone();
+        if let Some(object) = all.as_object_mut() {
+            object.remove("text");
+            object.remove("expansion");
+        }
+        all
+    } else {
+        let mut identity = json!({"resourceType": "ValueSet"});
+        for key in [
+            "id",
+            "language",
+            "url",
+            "version",
+            "name",
+            "title",
+            "status",
+            "experimental",
+        ] {
+            if let Some(value) = value_set.get(key) {
+                identity[key] = value.clone();
+            }
+        }
+        identity
+    };
     let total = expansion.entries.len();
     let page = expansion
         .entries

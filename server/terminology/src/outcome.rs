@@ -87,6 +87,8 @@ pub struct TxError {
     pub status: u16,
     /// The issue.
     pub issue: TxIssue,
+    /// The code system whose absence caused it, if that was the cause.
+    pub missing_code_system: Option<String>,
 }
 
 impl TxError {
@@ -95,6 +97,7 @@ impl TxError {
         TxError {
             status: 404,
             issue: TxIssue::error("not-found", "not-found", text),
+            missing_code_system: None,
         }
     }
 
@@ -103,6 +106,7 @@ impl TxError {
         TxError {
             status: 400,
             issue: TxIssue::error("invalid", "invalid-data", text),
+            missing_code_system: None,
         }
     }
 
@@ -115,7 +119,14 @@ impl TxError {
         TxError {
             status: 422,
             issue: TxIssue::error(code, tx_code, text),
+            missing_code_system: None,
         }
+    }
+
+    /// The same error, caused by code system `system` being unknown.
+    pub fn about_code_system(mut self, system: &str) -> TxError {
+        self.missing_code_system = Some(system.to_owned());
+        self
     }
 
     /// As an OperationOutcome.

@@ -98,6 +98,8 @@ struct Checked {
     inactive: bool,
     status: Option<String>,
     unknown_system: Option<String>,
+    /// Whether the unknown system is one the value set itself names.
+    caused_by_value_set: bool,
 }
 
 /// Validates `request` against `value_set`, or against the code systems
@@ -107,16 +109,21 @@ pub fn validate_code(
     value_set: Option<&Value>,
     request: &Request,
 ) -> Result<Value, TxError> {
-    let members = match value_set {
-        Some(vs) => Some(expand::expand(
-            scope,
-            vs,
-            &Options {
+    // A value set that cannot be expanded because something it names is
+    // missing still gets an answer: not valid, and why.
+    let (members, problem) = match value_set {
+        Some(vs) => {
+            let options = Options {
                 versions: request.versions.clone(),
                 ..Options::default()
-            },
-        )?),
-        None => None,
+            };
+            match expand::expand(scope, vs, &options) {
+                Ok(members) => (Some(members), None),
+                Err(error) if error.status == 404 => (None, Some(error)),
+                Err(error) => return Err(error),
+            }
+        }
+        None => (None, None),
     };
     let vs_name = value_set.map(canonical_of);
     let mut results: Vec<Checked> = Vec::new();
@@ -126,14 +133,23 @@ pub fn validate_code(
             Form::Coding => "Coding".to_owned(),
             Form::CodeableConcept => format!("CodeableConcept.coding[{n}]"),
         };
-        results.push(check(
-            scope,
-            members.as_ref(),
-            vs_name.as_deref(),
-            request,
-            coding,
-            &path,
-        ));
+        let judged_vs = if problem.is_some() {
+            None
+        } else {
+            vs_name.as_deref()
+        };
+        let mut result = check(scope, members.as_ref(), judged_vs, request, coding, &path);
+        if let Some(problem) = &problem {
+            let same_system = problem.missing_code_system.is_some()
+                && problem.missing_code_system == result.system;
+            if same_system {
+                result.caused_by_value_set = true;
+            } else if !result.issues.contains(&problem.issue) {
+                result.issues.push(problem.issue.clone());
+            }
+            result.valid = false;
+        }
+        results.push(result);
     }
     let valid_index = results.iter().position(|r| r.valid);
     let mut issues: Vec<TxIssue> = Vec::new();
@@ -176,8 +192,12 @@ pub fn validate_code(
             }
         }
         if let Some(system) = &chosen.unknown_system {
-            parameters
-                .push(json!({"name": "x-caused-by-unknown-system", "valueCanonical": system}));
+            let name = if chosen.caused_by_value_set {
+                "x-caused-by-unknown-system"
+            } else {
+                "x-unknown-system"
+            };
+            parameters.push(json!({"name": name, "valueCanonical": system}));
         }
     }
     let errors: Vec<&str> = issues
@@ -190,11 +210,13 @@ pub fn validate_code(
         .filter(|i| i.severity == "warning")
         .map(|i| i.text.as_str())
         .collect();
-    let message = if errors.is_empty() {
+    let mut message = if errors.is_empty() {
         warnings
     } else {
         errors.clone()
     };
+    message.sort_unstable();
+    message.dedup();
     let valid = valid_index.is_some() && errors.is_empty();
     parameters.push(json!({"name": "result", "valueBoolean": valid}));
     if !message.is_empty() {
@@ -301,7 +323,6 @@ fn check(
             )
             .at(at(path, "system")),
         );
-        return out;
     }
     let version = request
         .versions
@@ -345,6 +366,10 @@ fn check(
         };
         out.issues
             .push(TxIssue::error("not-found", "not-found", text).at(at(path, "system")));
+        if let Some(vs) = vs_name {
+            out.issues
+                .push(not_in_vs(Some(&system), code, vs, path, in_cc));
+        }
         out.unknown_system = Some(match &version {
             Some(version) => format!("{system}|{version}"),
             None => system.clone(),

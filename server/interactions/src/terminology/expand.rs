@@ -40,6 +40,7 @@ pub(super) fn expand(context: &Context) -> Result<Value, TxError> {
         include_designations: inputs.flag("includeDesignations").unwrap_or(false),
         display_language: inputs.text("displayLanguage").map(str::to_owned),
         properties: inputs.texts("property").map(str::to_owned).collect(),
+        include_definition: inputs.flag("includeDefinition").unwrap_or(false),
         versions: inputs.system_versions(),
         limit: Some(MAX_UNPAGED),
         echo: echoed(inputs),
