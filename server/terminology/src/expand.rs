@@ -190,6 +190,23 @@ fn compose(
             ),
         ));
     }
+    // Supplements the value set asks for must be there.
+    for supplement in array(value_set, "extension")
+        .filter(|e| {
+            e.get("url").and_then(Value::as_str)
+                == Some("http://hl7.org/fhir/StructureDefinition/valueset-supplement")
+        })
+        .filter_map(|e| e.get("valueCanonical").and_then(Value::as_str))
+    {
+        let (url, version) = split_version(supplement);
+        if scope.code_system(url, version).is_none() {
+            return Err(TxError::unprocessable(
+                "business-rule",
+                "not-found",
+                format!("The value set {canonical} needs the code system supplement {supplement}, which could not be found"),
+            ));
+        }
+    }
     let Some(compose) = value_set.get("compose") else {
         // A value set that is only an expansion already.
         return Ok(stored_expansion(value_set));

@@ -200,22 +200,27 @@ pub fn validate_code(
             parameters.push(json!({"name": name, "valueCanonical": system}));
         }
     }
-    let errors: Vec<&str> = issues
-        .iter()
-        .filter(|i| i.severity == "error")
-        .map(|i| i.text.as_str())
-        .collect();
-    let warnings: Vec<&str> = issues
-        .iter()
-        .filter(|i| i.severity == "warning")
-        .map(|i| i.text.as_str())
-        .collect();
-    let mut message = if errors.is_empty() {
-        warnings
-    } else {
-        errors.clone()
+    // The message repeats the errors (else the warnings): what is wrong with
+    // the code itself first, its system's form next, membership last.
+    let rank = |issue: &&TxIssue| match issue.tx_code {
+        // A CodeableConcept's verdict comes first.
+        "not-in-vs" if issue.expression.is_none() => 0,
+        "not-in-vs" | "this-code-not-in-vs" => 2,
+        "invalid-data" => 1,
+        _ => 0,
     };
-    message.sort_unstable();
+    let mut errors: Vec<&TxIssue> = issues.iter().filter(|i| i.severity == "error").collect();
+    errors.sort_by_key(rank);
+    let mut warnings: Vec<&TxIssue> = issues.iter().filter(|i| i.severity == "warning").collect();
+    warnings.sort_by_key(rank);
+    let mut message: Vec<&str> = if errors.is_empty() {
+        &warnings
+    } else {
+        &errors
+    }
+    .iter()
+    .map(|i| i.text.as_str())
+    .collect();
     message.dedup();
     let valid = valid_index.is_some() && errors.is_empty();
     parameters.push(json!({"name": "result", "valueBoolean": valid}));
@@ -303,7 +308,14 @@ fn check(
                     out.issues.push(issue);
                     if let Some(vs) = vs_name {
                         if !request.infer_system {
-                            out.issues.push(not_in_vs(None, code, vs, path, in_cc));
+                            out.issues.push(not_in_vs(
+                                None,
+                                code,
+                                coding.display.as_deref(),
+                                vs,
+                                path,
+                                in_cc,
+                            ));
                         }
                     }
                     return out;
@@ -367,8 +379,14 @@ fn check(
         out.issues
             .push(TxIssue::error("not-found", "not-found", text).at(at(path, "system")));
         if let Some(vs) = vs_name {
-            out.issues
-                .push(not_in_vs(Some(&system), code, vs, path, in_cc));
+            out.issues.push(not_in_vs(
+                Some(&system),
+                code,
+                coding.display.as_deref(),
+                vs,
+                path,
+                in_cc,
+            ));
         }
         out.unknown_system = Some(match &version {
             Some(version) => format!("{system}|{version}"),
@@ -410,8 +428,14 @@ fn check(
         out.issues.push(issue.at(at(path, "code")));
         if let Some(vs) = vs_name {
             if !fragment {
-                out.issues
-                    .push(not_in_vs(Some(&system), code, vs, path, in_cc));
+                out.issues.push(not_in_vs(
+                    Some(&system),
+                    code,
+                    coding.display.as_deref(),
+                    vs,
+                    path,
+                    in_cc,
+                ));
             }
         }
         out.valid = fragment && vs_name.is_none();
@@ -443,8 +467,14 @@ fn check(
             .iter()
             .any(|e| e.system == system && e.code == concept.code);
         if !member {
-            out.issues
-                .push(not_in_vs(Some(&system), &concept.code, vs, path, in_cc));
+            out.issues.push(not_in_vs(
+                Some(&system),
+                &concept.code,
+                coding.display.as_deref(),
+                vs,
+                path,
+                in_cc,
+            ));
             valid = false;
         }
     }
@@ -524,11 +554,21 @@ fn unknown_code(cs: &CodeSystem, code: &str) -> String {
 
 /// The issue for a code not in the value set: an error, or information for
 /// one coding of a CodeableConcept (the concept as a whole is judged once).
-fn not_in_vs(system: Option<&str>, code: &str, vs: &str, path: &str, in_cc: bool) -> TxIssue {
-    let coded = match system {
+fn not_in_vs(
+    system: Option<&str>,
+    code: &str,
+    display: Option<&str>,
+    vs: &str,
+    path: &str,
+    in_cc: bool,
+) -> TxIssue {
+    let mut coded = match system {
         Some(system) => format!("{system}#{code}"),
         None => code.to_owned(),
     };
+    if let Some(display) = display.filter(|_| in_cc) {
+        coded = format!("{coded} ('{display}')");
+    }
     let text = format!("The provided code '{coded}' was not found in the value set '{vs}'");
     let issue = if in_cc {
         TxIssue::information("code-invalid", "this-code-not-in-vs", text)
