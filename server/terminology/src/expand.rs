@@ -213,11 +213,17 @@ fn compose(
     };
     stack.push(canonical);
     let mut out = Expansion::default();
-    let mut seen: HashSet<(String, String)> = HashSet::new();
+    // Two versions of one system may both be included: a code is one
+    // entry per version.
+    let mut seen: HashSet<(String, Option<String>, String)> = HashSet::new();
     for include in array(compose, "include") {
         let part = part(scope, value_set, include, options, stack, &mut out)?;
         for entry in part {
-            if seen.insert((entry.system.clone(), entry.code.clone())) {
+            if seen.insert((
+                entry.system.clone(),
+                entry.version.clone(),
+                entry.code.clone(),
+            )) {
                 out.entries.push(entry);
             }
         }
@@ -638,7 +644,20 @@ pub fn to_value_set(
         .iter()
         .skip(options.offset)
         .take(options.count.unwrap_or(usize::MAX));
-    let contains: Vec<Value> = page.map(|e| entry_json(e, options)).collect();
+    // Versions are named where the expansion holds more than one of a system.
+    let mut versions: HashMap<&str, HashSet<Option<&str>>> = HashMap::new();
+    for entry in &expansion.entries {
+        versions
+            .entry(entry.system.as_str())
+            .or_default()
+            .insert(entry.version.as_deref());
+    }
+    let contains: Vec<Value> = page
+        .map(|e| {
+            let several = versions.get(e.system.as_str()).is_some_and(|v| v.len() > 1);
+            entry_json(e, options, several)
+        })
+        .collect();
     let mut parameters = options.echo.clone();
     for cs in &expansion.used_code_systems {
         parameters.push(json!({"name": "used-codesystem", "valueUri": cs}));
@@ -661,8 +680,11 @@ pub fn to_value_set(
     out
 }
 
-fn entry_json(entry: &Entry, options: &Options) -> Value {
+fn entry_json(entry: &Entry, options: &Options, with_version: bool) -> Value {
     let mut item = json!({"system": entry.system, "code": entry.code});
+    if let Some(version) = entry.version.as_ref().filter(|_| with_version) {
+        item["version"] = json!(version);
+    }
     if let Some(display) = &entry.display {
         item["display"] = json!(display);
     }

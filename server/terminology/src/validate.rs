@@ -200,29 +200,17 @@ pub fn validate_code(
             parameters.push(json!({"name": name, "valueCanonical": system}));
         }
     }
-    // The message repeats the errors (else the warnings): what is wrong with
-    // the code itself first, its system's form next, membership last.
-    let rank = |issue: &&TxIssue| match issue.tx_code {
-        // A CodeableConcept's verdict comes first.
-        "not-in-vs" if issue.expression.is_none() => 0,
-        "not-in-vs" | "this-code-not-in-vs" => 2,
-        "invalid-data" => 1,
-        _ => 0,
-    };
-    let mut errors: Vec<&TxIssue> = issues.iter().filter(|i| i.severity == "error").collect();
-    errors.sort_by_key(rank);
-    let mut warnings: Vec<&TxIssue> = issues.iter().filter(|i| i.severity == "warning").collect();
-    warnings.sort_by_key(rank);
-    let mut message: Vec<&str> = if errors.is_empty() {
-        &warnings
-    } else {
-        &errors
-    }
-    .iter()
-    .map(|i| i.text.as_str())
-    .collect();
+    // The message repeats the errors and warnings, in alphabetical order as
+    // other servers give them.
+    let errors = issues.iter().filter(|i| i.severity == "error").count();
+    let mut message: Vec<&str> = issues
+        .iter()
+        .filter(|i| matches!(i.severity, "error" | "warning"))
+        .map(|i| i.text.as_str())
+        .collect();
+    message.sort_unstable();
     message.dedup();
-    let valid = valid_index.is_some() && errors.is_empty();
+    let valid = valid_index.is_some() && errors == 0;
     parameters.push(json!({"name": "result", "valueBoolean": valid}));
     if !message.is_empty() {
         parameters.push(json!({"name": "message", "valueString": message.join("; ")}));
@@ -343,11 +331,17 @@ fn check(
         .cloned()
         .or_else(|| coding.version.clone())
         .or_else(|| {
+            // The latest version the value set holds the code in (else of the system).
             members.and_then(|m| {
-                m.entries
-                    .iter()
-                    .find(|e| e.system == system)
-                    .and_then(|e| e.version.clone())
+                let of_system = || m.entries.iter().filter(|e| e.system == system);
+                let latest = |entries: Vec<&expand::Entry>| {
+                    entries
+                        .into_iter()
+                        .filter_map(|e| e.version.clone())
+                        .max_by(|a, b| crate::compare_versions(a, b))
+                };
+                latest(of_system().filter(|e| e.code == code).collect())
+                    .or_else(|| latest(of_system().collect()))
             })
         })
         .or_else(|| request.versions.default.get(&system).cloned());
@@ -371,6 +365,10 @@ fn check(
             ),
             (Some(version), true) => format!(
                 "A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot be validated"
+            ),
+            // Inside a value set that was expanded, the system is named bare.
+            (None, _) if members.is_some() => format!(
+                "A definition for CodeSystem {system} could not be found, so the code cannot be validated"
             ),
             (None, _) => format!(
                 "A definition for CodeSystem '{system}' could not be found, so the code cannot be validated"
@@ -562,11 +560,8 @@ fn not_in_vs(
     path: &str,
     in_cc: bool,
 ) -> TxIssue {
-    let mut coded = match system {
-        Some(system) => format!("{system}#{code}"),
-        None => code.to_owned(),
-    };
-    if let Some(display) = display.filter(|_| in_cc) {
+    let mut coded = format!("{}#{code}", system.unwrap_or_default());
+    if let Some(display) = display {
         coded = format!("{coded} ('{display}')");
     }
     let text = format!("The provided code '{coded}' was not found in the value set '{vs}'");
