@@ -386,6 +386,10 @@ async fn run_terminology(
         operation,
         body: body.as_deref(),
         params: &req.params,
+        accept_language: req
+            .headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
     };
     let answer = terminology::run(&app.repo, &request).await?;
     Ok(json_response(

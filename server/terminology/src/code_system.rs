@@ -236,6 +236,39 @@ impl CodeSystem {
         self.index(code).map(|i| &self.concepts[i])
     }
 
+    /// Every display of concept `index` with its language: its display (in
+    /// the code system's language) and its designations.
+    pub fn displays(&self, index: usize) -> Vec<(&str, Option<&str>)> {
+        let concept = &self.concepts[index];
+        concept
+            .display
+            .iter()
+            .map(|d| (d.as_str(), self.language.as_deref()))
+            .chain(
+                concept
+                    .designations
+                    .iter()
+                    .map(|d| (d.value.as_str(), d.language.as_deref())),
+            )
+            .collect()
+    }
+
+    /// The display of concept `index` for `language` (a designation in that
+    /// language, else its display).
+    pub fn display_in(&self, index: usize, language: Option<&str>) -> Option<String> {
+        let concept = &self.concepts[index];
+        if let Some(language) = language {
+            if let Some((text, _)) = self
+                .displays(index)
+                .into_iter()
+                .find(|(_, l)| l.is_some_and(|l| language_matches(language, l)))
+            {
+                return Some(text.to_owned());
+            }
+        }
+        concept.display.clone()
+    }
+
     /// Whether every code is listed (`content` complete).
     pub fn complete(&self) -> bool {
         self.content == "complete"
@@ -310,4 +343,20 @@ fn standards_status(value: &Value) -> Option<String> {
         .and_then(|e| e.get("valueCode"))
         .and_then(Value::as_str)
         .map(str::to_owned)
+}
+
+/// Whether a text in language `have` serves a request for `wanted` (`de`
+/// serves `de` and `de-CH`; `de-CH` is served by `de-CH` and `de`).
+pub fn language_matches(wanted: &str, have: &str) -> bool {
+    let (wanted, have) = (wanted.to_lowercase(), have.to_lowercase());
+    wanted == have
+        || have.starts_with(&format!("{wanted}-"))
+        || wanted.starts_with(&format!("{have}-"))
+}
+
+/// The first language of an `Accept-Language`-style list (`de, *; q=0` → `de`).
+pub fn first_language(list: &str) -> Option<&str> {
+    list.split(',')
+        .map(|part| part.split(';').next().unwrap_or_default().trim())
+        .find(|tag| !tag.is_empty() && *tag != "*")
 }

@@ -400,9 +400,13 @@ fn system_part(
             system: cs.url.clone(),
             version: cs.version.clone(),
             code: concept.code.clone(),
-            display: display
-                .map(str::to_owned)
-                .or_else(|| concept.display.clone()),
+            display: display.map(str::to_owned).or_else(|| {
+                let language = options
+                    .display_language
+                    .as_deref()
+                    .and_then(crate::first_language);
+                cs.display_in(index, language)
+            }),
             inactive: concept.inactive,
             abstract_: concept.abstract_,
             designations: concept.designations.clone(),

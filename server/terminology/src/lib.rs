@@ -25,7 +25,7 @@ use std::sync::{Arc, RwLock};
 use serde_json::Value;
 use tillit_model::{Deferred, Loader};
 
-pub use code_system::{CodeSystem, Concept, Designation};
+pub use code_system::{first_language, language_matches, CodeSystem, Concept, Designation};
 pub use outcome::TxError;
 
 /// Every version of the CodeSystems and ValueSets held, by canonical URL.

@@ -67,6 +67,8 @@ pub struct Request {
     pub lenient_display: bool,
     /// Code system versions the request pins.
     pub versions: SystemVersions,
+    /// The language displays are asked in (`displayLanguage` or `Accept-Language`), as sent.
+    pub display_language: Option<String>,
 }
 
 impl Default for Request {
@@ -80,6 +82,7 @@ impl Default for Request {
             abstract_allowed: true,
             lenient_display: false,
             versions: SystemVersions::default(),
+            display_language: None,
         }
     }
 }
@@ -441,7 +444,11 @@ fn check(
     };
     let concept = &cs.concepts[index];
     out.code = Some(concept.code.clone());
-    out.display = concept.display.clone();
+    let language = request
+        .display_language
+        .as_deref()
+        .and_then(crate::first_language);
+    out.display = cs.display_in(index, language);
     out.inactive = concept.inactive;
     out.status = concept.status.clone();
     if concept.code != code {
@@ -573,7 +580,8 @@ fn not_in_vs(
     issue.at(at(path, "code"))
 }
 
-/// Checks a claimed display against the concept's display and designations.
+/// Checks a claimed display against the concept's displays in the language
+/// asked for (any language without one).
 fn check_display(
     cs: &CodeSystem,
     index: usize,
@@ -583,30 +591,46 @@ fn check_display(
     issues: &mut Vec<TxIssue>,
 ) {
     let concept = &cs.concepts[index];
-    let mut valid: Vec<&str> = concept.display.iter().map(String::as_str).collect();
-    valid.extend(concept.designations.iter().map(|d| d.value.as_str()));
+    let asked = request.display_language.as_deref();
+    let language = asked.and_then(crate::first_language);
+    let all = cs.displays(index);
+    let candidates: Vec<(&str, Option<&str>)> = match language {
+        Some(wanted) => all
+            .iter()
+            .copied()
+            .filter(|(_, l)| l.is_none_or(|l| crate::language_matches(wanted, l)))
+            .collect(),
+        None => all.clone(),
+    };
     let normal = |s: &str| {
         s.split_whitespace()
             .collect::<Vec<_>>()
             .join(" ")
             .to_lowercase()
     };
-    if valid.iter().any(|v| normal(v) == normal(display)) {
+    if candidates.iter().any(|(v, _)| normal(v) == normal(display)) {
         return;
     }
+    let named = |(text, language): &(&str, Option<&str>)| match language {
+        Some(language) => format!("'{text}' ({language})"),
+        None => format!("'{text}'"),
+    };
     let coded = format!("{}#{}", cs.url, concept.code);
-    let text = match valid.as_slice() {
+    let mut text = match candidates.as_slice() {
         [] => format!("Wrong Display Name '{display}' for {coded}: the code has no display"),
-        [one] => format!("Wrong Display Name '{display}' for {coded}. Valid display is '{one}'"),
+        [one] => format!(
+            "Wrong Display Name '{display}' for {coded}. Valid display is {}",
+            named(one)
+        ),
         many => format!(
             "Wrong Display Name '{display}' for {coded}. Valid display is one of {} choices: {}",
             many.len(),
-            many.iter()
-                .map(|v| format!("'{v}'"))
-                .collect::<Vec<_>>()
-                .join(" or ")
+            many.iter().map(named).collect::<Vec<_>>().join(" or ")
         ),
     };
+    if let Some(asked) = asked {
+        text.push_str(&format!(" (for the language(s) '{asked}')"));
+    }
     let warning = request.lenient_display || request.form == Form::CodeableConcept;
     let issue = if warning {
         TxIssue::warning("invalid", "invalid-display", text)

@@ -33,6 +33,9 @@ pub struct Request<'a> {
     pub body: Option<&'a [u8]>,
     /// The query parameters.
     pub params: &'a [(String, String)],
+    /// The `Accept-Language` header: displays in that language unless
+    /// `displayLanguage` says otherwise.
+    pub accept_language: Option<&'a str>,
 }
 
 /// Whether `operation` on `resource_type` is one of the terminology operations.
@@ -163,6 +166,13 @@ impl Inputs {
                 continue;
             }
             params.push((name.clone(), json!({"name": name, "valueString": value})));
+        }
+        let has_language = params.iter().any(|(n, _)| n == "displayLanguage");
+        if let Some(language) = request.accept_language.filter(|_| !has_language) {
+            params.push((
+                "displayLanguage".to_owned(),
+                json!({"name": "displayLanguage", "valueCode": language}),
+            ));
         }
         Ok(Inputs { params })
     }

@@ -73,5 +73,6 @@ fn request(context: &Context, code_system: Option<String>) -> Result<Request, Tx
         abstract_allowed: inputs.flag("abstract").unwrap_or(true),
         lenient_display: inputs.flag("lenient-display-validation").unwrap_or(false),
         versions: inputs.system_versions(),
+        display_language: inputs.text("displayLanguage").map(str::to_owned),
     })
 }
