@@ -123,15 +123,59 @@ pub struct Expansion {
     pub used_code_systems: Vec<String>,
     /// The value sets imported (`url|version`).
     pub used_value_sets: Vec<String>,
+    /// Notes on what was used (`used-fragment`, `warning-draft`,
+    /// `warning-deprecated`…) with the canonical concerned.
+    pub notes: Vec<(&'static str, String)>,
 }
 
 impl Expansion {
     fn use_code_system(&mut self, cs: &CodeSystem) {
         let url = cs.versioned_url();
-        if !self.used_code_systems.contains(&url) {
-            self.used_code_systems.push(url);
+        if self.used_code_systems.contains(&url) {
+            return;
+        }
+        if cs.content == "fragment" {
+            self.note("used-fragment", &url);
+        }
+        for (name, applies) in status_warnings(
+            cs.status.as_deref(),
+            cs.experimental,
+            cs.standards_status.as_deref(),
+        ) {
+            if applies {
+                self.note(name, &url);
+            }
+        }
+        self.used_code_systems.push(url);
+    }
+
+    fn note(&mut self, name: &'static str, canonical: &str) {
+        let note = (name, canonical.to_owned());
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
         }
     }
+}
+
+/// The status warnings a definition earns: draft, experimental, deprecated
+/// or withdrawn (by its status, or its standards-status extension).
+pub fn status_warnings(
+    status: Option<&str>,
+    experimental: bool,
+    standards_status: Option<&str>,
+) -> [(&'static str, bool); 4] {
+    [
+        ("warning-draft", status == Some("draft")),
+        (
+            "warning-experimental",
+            experimental && status != Some("draft"),
+        ),
+        ("warning-deprecated", standards_status == Some("deprecated")),
+        (
+            "warning-withdrawn",
+            standards_status == Some("withdrawn") || status == Some("retired"),
+        ),
+    ]
 }
 
 /// Expands `value_set` in `scope`.
@@ -211,8 +255,24 @@ fn compose(
         // A value set that is only an expansion already.
         return Ok(stored_expansion(value_set));
     };
-    stack.push(canonical);
     let mut out = Expansion::default();
+    let standards = array(value_set, "extension")
+        .find(|e| {
+            e.get("url").and_then(Value::as_str)
+                == Some(
+                    "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status",
+                )
+        })
+        .and_then(|e| e.get("valueCode"))
+        .and_then(Value::as_str);
+    let experimental = value_set.get("experimental") == Some(&Value::Bool(true));
+    let status = value_set.get("status").and_then(Value::as_str);
+    for (name, applies) in status_warnings(status, experimental, standards) {
+        if applies {
+            out.note(name, &canonical);
+        }
+    }
+    stack.push(canonical);
     // Two versions of one system may both be included: a code is one
     // entry per version.
     let mut seen: HashSet<(String, Option<String>, String)> = HashSet::new();
@@ -319,6 +379,14 @@ fn part(
             if !out.used_code_systems.contains(&cs) {
                 out.used_code_systems.push(cs);
             }
+        }
+        for vs in theirs.used_value_sets {
+            if !out.used_value_sets.contains(&vs) {
+                out.used_value_sets.push(vs);
+            }
+        }
+        for (name, canonical) in theirs.notes {
+            out.note(name, &canonical);
         }
         entries = Some(match entries {
             None => theirs.entries,
@@ -665,6 +733,12 @@ pub fn to_value_set(
     let mut parameters = options.echo.clone();
     for cs in &expansion.used_code_systems {
         parameters.push(json!({"name": "used-codesystem", "valueUri": cs}));
+    }
+    for vs in &expansion.used_value_sets {
+        parameters.push(json!({"name": "used-valueset", "valueUri": vs}));
+    }
+    for (name, canonical) in &expansion.notes {
+        parameters.push(json!({"name": name, "valueUri": canonical}));
     }
     let mut result = json!({
         "identifier": format!("urn:uuid:{}", uuid::Uuid::new_v4()),

@@ -165,8 +165,32 @@ pub fn validate_code(
             ));
         }
     }
+    if let Some(vs) = value_set {
+        let standards = vs
+            .get("extension")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|e| {
+                e.get("url").and_then(Value::as_str)
+                    == Some("http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status")
+            })
+            .and_then(|e| e.get("valueCode"))
+            .and_then(Value::as_str);
+        issues.extend(status_checks(
+            "ValueSet",
+            &canonical_of(vs),
+            vs.get("status").and_then(Value::as_str),
+            vs.get("experimental") == Some(&Value::Bool(true)),
+            standards,
+        ));
+    }
     for result in &results {
-        issues.extend(result.issues.iter().cloned());
+        for issue in &result.issues {
+            if !issues.contains(issue) {
+                issues.push(issue.clone());
+            }
+        }
     }
     let chosen = valid_index.map(|i| &results[i]).or_else(|| results.first());
     let mut parameters = Vec::new();
@@ -397,6 +421,13 @@ fn check(
         return out;
     };
     out.version = cs.version.clone();
+    out.issues.extend(status_checks(
+        "CodeSystem",
+        &cs.versioned_url(),
+        cs.status.as_deref(),
+        cs.experimental,
+        cs.standards_status.as_deref(),
+    ));
     if cs.content == "supplement" {
         out.issues.push(
             TxIssue::error(
@@ -638,4 +669,27 @@ fn check_display(
         TxIssue::error("invalid", "invalid-display", text)
     };
     issues.push(issue.at(at(path, "display")));
+}
+
+/// Information on a definition used that is draft, experimental,
+/// deprecated or withdrawn.
+fn status_checks(
+    kind: &str,
+    canonical: &str,
+    status: Option<&str>,
+    experimental: bool,
+    standards_status: Option<&str>,
+) -> Vec<TxIssue> {
+    expand::status_warnings(status, experimental, standards_status)
+        .into_iter()
+        .filter(|(_, applies)| *applies)
+        .map(|(name, _)| {
+            let what = name.trim_start_matches("warning-");
+            TxIssue::information(
+                "business-rule",
+                "status-check",
+                format!("Reference to {what} {kind} {canonical}"),
+            )
+        })
+        .collect()
 }

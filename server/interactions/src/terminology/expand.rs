@@ -31,6 +31,15 @@ pub(super) fn expand(context: &Context) -> Result<Value, TxError> {
     let scope = context.scope();
     let value_set = context.value_set(&scope)?;
     let count = inputs.number("count").map(|c| c.max(0) as usize);
+    // A value set in a language shows its displays in it unless asked otherwise.
+    let mut echo = echoed(inputs);
+    let mut display_language = inputs.text("displayLanguage").map(str::to_owned);
+    if display_language.is_none() {
+        if let Some(language) = value_set.get("language").and_then(Value::as_str) {
+            display_language = Some(language.to_owned());
+            echo.push(json!({"name": "displayLanguage", "valueCode": language}));
+        }
+    }
     let offset = inputs.number("offset").map(|o| o.max(0) as usize);
     let options = Options {
         filter: inputs.text("filter").map(str::to_owned),
@@ -38,12 +47,12 @@ pub(super) fn expand(context: &Context) -> Result<Value, TxError> {
         count,
         active_only: inputs.flag("activeOnly").unwrap_or(false),
         include_designations: inputs.flag("includeDesignations").unwrap_or(false),
-        display_language: inputs.text("displayLanguage").map(str::to_owned),
+        display_language,
         properties: inputs.texts("property").map(str::to_owned).collect(),
         include_definition: inputs.flag("includeDefinition").unwrap_or(false),
         versions: inputs.system_versions(),
         limit: Some(MAX_UNPAGED),
-        echo: echoed(inputs),
+        echo,
     };
     let expansion = engine::expand(&scope, &value_set, &options)?;
     let paged = count.is_some() || offset.is_some();
