@@ -14,7 +14,8 @@
 //!
 //! Every `general`-mode test runs; the failures are listed with their first
 //! difference in `tests/blackbox/tx-ecosystem-failures.txt`, and the test
-//! fails when that list changes (`TILLIT_BLESS=1` rewrites it). The
+//! fails when that list changes (`TILLIT_BLESS=1` rewrites it;
+//! `TILLIT_TX_SHOW=name` prints a test's answer). The
 //! `tx.fhir.org`-mode UCUM tests are run and reported, not required.
 
 use std::collections::BTreeMap;
@@ -103,6 +104,9 @@ async fn run_test(srv: &Server, suite: &Value, test: &Value) -> Option<String> {
         .or_else(|| test["response"].as_str())
         .unwrap_or_default();
     let expected = read(expected_file);
+    if std::env::var("TILLIT_TX_SHOW").ok().as_deref() == test["name"].as_str() {
+        eprintln!("{} answered {status}:\n{actual:#}", test["name"]);
+    }
     let wants_error = test["http-code"]
         .as_str()
         .is_some_and(|c| c.starts_with('4'))

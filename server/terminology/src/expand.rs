@@ -267,8 +267,9 @@ fn compose(
         .and_then(Value::as_str);
     let experimental = value_set.get("experimental") == Some(&Value::Bool(true));
     let status = value_set.get("status").and_then(Value::as_str);
+    // A value set's own draft or experimental status is no news to its user.
     for (name, applies) in status_warnings(status, experimental, standards) {
-        if applies {
+        if applies && matches!(name, "warning-deprecated" | "warning-withdrawn") {
             out.note(name, &canonical);
         }
     }

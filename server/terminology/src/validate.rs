@@ -682,7 +682,11 @@ fn status_checks(
 ) -> Vec<TxIssue> {
     expand::status_warnings(status, experimental, standards_status)
         .into_iter()
-        .filter(|(_, applies)| *applies)
+        .filter(|(name, applies)| {
+            *applies
+                && (kind == "CodeSystem"
+                    || matches!(*name, "warning-deprecated" | "warning-withdrawn"))
+        })
         .map(|(name, _)| {
             let what = name.trim_start_matches("warning-");
             TxIssue::information(
