@@ -4,6 +4,7 @@
 //! inactive handling and paging. <https://hl7.org/fhir/R4/valueset-operation-expand.html>
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 
@@ -115,7 +116,7 @@ pub struct Entry {
 }
 
 /// The result of expanding a value set.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Expansion {
     /// The codes, in order, before paging.
     pub entries: Vec<Entry>,
@@ -126,9 +127,28 @@ pub struct Expansion {
     /// Notes on what was used (`used-fragment`, `warning-draft`,
     /// `warning-deprecated`…) with the canonical concerned.
     pub notes: Vec<(&'static str, String)>,
+    /// The codes held, by system, for membership questions.
+    index: HashMap<String, HashSet<String>>,
 }
 
 impl Expansion {
+    /// Whether (`system`, `code`) is in the expansion (in any version).
+    pub fn contains(&self, system: &str, code: &str) -> bool {
+        self.index
+            .get(system)
+            .is_some_and(|codes| codes.contains(code))
+    }
+
+    fn reindex(&mut self) {
+        self.index.clear();
+        for entry in &self.entries {
+            self.index
+                .entry(entry.system.clone())
+                .or_default()
+                .insert(entry.code.clone());
+        }
+    }
+
     fn use_code_system(&mut self, cs: &CodeSystem) {
         let url = cs.versioned_url();
         if self.used_code_systems.contains(&url) {
@@ -178,16 +198,28 @@ pub fn status_warnings(
     ]
 }
 
-/// Expands `value_set` in `scope`.
-pub fn expand(scope: &Scope, value_set: &Value, options: &Options) -> Result<Expansion, TxError> {
-    let mut stack = Vec::new();
-    let mut expansion = compose(scope, value_set, options, &mut stack)?;
-    if options.active_only {
-        expansion.entries.retain(|e| !e.inactive);
-    }
-    if let Some(filter) = options.filter.as_deref().filter(|f| !f.is_empty()) {
-        expansion.entries.retain(|e| text_matches(e, filter));
-    }
+/// Expands `value_set` in `scope`: its compose (cached by the scope when it
+/// can be), then the request's filters.
+pub fn expand(
+    scope: &Scope,
+    value_set: &Value,
+    options: &Options,
+) -> Result<Arc<Expansion>, TxError> {
+    let composed = scope.composed(value_set, options)?;
+    let filter = options.filter.as_deref().filter(|f| !f.is_empty());
+    let expansion = if options.active_only || filter.is_some() {
+        let mut narrowed = (*composed).clone();
+        if options.active_only {
+            narrowed.entries.retain(|e| !e.inactive);
+        }
+        if let Some(filter) = filter {
+            narrowed.entries.retain(|e| text_matches(e, filter));
+        }
+        narrowed.reindex();
+        Arc::new(narrowed)
+    } else {
+        composed
+    };
     if let Some(limit) = options.limit {
         if expansion.entries.len() > limit && options.count.is_none() {
             return Err(TxError::unprocessable(
@@ -201,6 +233,17 @@ pub fn expand(scope: &Scope, value_set: &Value, options: &Options) -> Result<Exp
             ));
         }
     }
+    Ok(expansion)
+}
+
+/// The codes `value_set`'s compose selects, indexed; what [`Scope::composed`] caches.
+pub(crate) fn compose_value_set(
+    scope: &Scope,
+    value_set: &Value,
+    options: &Options,
+) -> Result<Expansion, TxError> {
+    let mut expansion = compose(scope, value_set, options, &mut Vec::new())?;
+    expansion.reindex();
     Ok(expansion)
 }
 
@@ -364,7 +407,7 @@ fn part(
         let contained = url.strip_prefix('#').and_then(|id| {
             array(owner, "contained")
                 .find(|r| r.get("id").and_then(Value::as_str) == Some(id))
-                .map(|r| std::sync::Arc::new(r.clone()))
+                .map(|r| Arc::new(r.clone()))
         });
         let Some(other) = contained.or_else(|| scope.value_set(url, version)) else {
             return Err(TxError::not_found(format!(

@@ -19,7 +19,7 @@ pub mod lookup;
 mod outcome;
 pub mod validate;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
@@ -71,15 +71,11 @@ pub struct Terminology {
     store: RwLock<Store>,
     /// Members of value sets asked about so far, by canonical URL; `None`
     /// when a value set cannot be expanded.
-    members: RwLock<HashMap<String, Option<Arc<Members>>>>,
+    members: RwLock<HashMap<String, Option<Arc<expand::Expansion>>>>,
+    /// Composed value sets of the server's own definitions, by `url|version`.
+    expansions: RwLock<HashMap<String, Arc<expand::Expansion>>>,
     /// The packages' CodeSystems and ValueSets, read on first use.
     deferred: Deferred,
-}
-
-/// The codes of an expanded value set, by system.
-#[derive(Debug, Default)]
-struct Members {
-    codes: HashMap<String, HashSet<String>>,
 }
 
 impl Terminology {
@@ -117,6 +113,7 @@ impl Terminology {
         let added = write(&self.store).insert(resource);
         if added {
             write(&self.members).clear();
+            write(&self.expansions).clear();
         }
         added
     }
@@ -163,16 +160,15 @@ impl Terminology {
         let found = match system {
             Some(system) => {
                 let system = split_version(system).0;
-                let scope = self.scope(&[]);
                 // Codes of a case-insensitive system are compared as it writes them.
-                let canonical = scope
-                    .code_system(system, None)
-                    .and_then(|cs| cs.concept(code).map(|c| c.code.clone()));
-                members.codes.get(system).is_some_and(|codes| {
-                    codes.contains(code) || canonical.is_some_and(|c| codes.contains(&c))
-                })
+                members.contains(system, code)
+                    || self
+                        .scope(&[])
+                        .code_system(system, None)
+                        .and_then(|cs| cs.concept(code).map(|c| c.code.clone()))
+                        .is_some_and(|c| members.contains(system, &c))
             }
-            None => members.codes.values().any(|codes| codes.contains(code)),
+            None => members.entries.iter().any(|e| e.code == code),
         };
         Some(found)
     }
@@ -180,10 +176,13 @@ impl Terminology {
     /// The code systems value set `value_set` draws on, when it can be expanded.
     pub fn systems_of(&self, value_set: &str) -> Option<Vec<String>> {
         let members = self.members(value_set)?;
-        Some(members.codes.keys().cloned().collect())
+        let mut systems: Vec<String> = members.entries.iter().map(|e| e.system.clone()).collect();
+        systems.sort_unstable();
+        systems.dedup();
+        Some(systems)
     }
 
-    fn members(&self, value_set: &str) -> Option<Arc<Members>> {
+    fn members(&self, value_set: &str) -> Option<Arc<expand::Expansion>> {
         self.loaded();
         if let Some(known) = read(&self.members).get(value_set) {
             return known.clone();
@@ -192,18 +191,7 @@ impl Terminology {
         let (url, version) = split_version(value_set);
         let members = scope
             .value_set(url, version)
-            .and_then(|vs| expand::expand(&scope, &vs, &expand::Options::for_membership()).ok())
-            .map(|expansion| {
-                let mut members = Members::default();
-                for entry in expansion.entries {
-                    members
-                        .codes
-                        .entry(entry.system)
-                        .or_default()
-                        .insert(entry.code);
-                }
-                Arc::new(members)
-            });
+            .and_then(|vs| expand::expand(&scope, &vs, &expand::Options::for_membership()).ok());
         write(&self.members).insert(value_set.to_owned(), members.clone());
         members
     }
@@ -217,6 +205,32 @@ pub struct Scope<'a> {
 }
 
 impl Scope<'_> {
+    /// The codes `value_set`'s compose selects. Cached for the server's own
+    /// definitions when the request pins no versions or languages.
+    pub fn composed(
+        &self,
+        value_set: &Value,
+        options: &expand::Options,
+    ) -> Result<Arc<expand::Expansion>, TxError> {
+        let versions = &options.versions;
+        let cacheable = self.overlay.code_systems.is_empty()
+            && self.overlay.value_sets.is_empty()
+            && versions.default.is_empty()
+            && versions.check.is_empty()
+            && versions.force.is_empty()
+            && options.display_language.is_none();
+        if !cacheable {
+            return expand::compose_value_set(self, value_set, options).map(Arc::new);
+        }
+        let key = expand::canonical_of(value_set);
+        if let Some(known) = read(&self.base.expansions).get(&key) {
+            return Ok(known.clone());
+        }
+        let composed = Arc::new(expand::compose_value_set(self, value_set, options)?);
+        write(&self.base.expansions).insert(key, composed.clone());
+        Ok(composed)
+    }
+
     /// Code system `url` at `version` (a version, or a `x`-wildcard pattern
     /// such as `1.x`), or its latest version without one.
     pub fn code_system(&self, url: &str, version: Option<&str>) -> Option<Arc<CodeSystem>> {

@@ -141,7 +141,7 @@ pub fn validate_code(
         } else {
             vs_name.as_deref()
         };
-        let mut result = check(scope, members.as_ref(), judged_vs, request, coding, &path);
+        let mut result = check(scope, members.as_deref(), judged_vs, request, coding, &path);
         if let Some(problem) = &problem {
             let same_system = problem.missing_code_system.is_some()
                 && problem.missing_code_system == result.system;
@@ -498,10 +498,7 @@ fn check(
     }
     let mut valid = true;
     if let (Some(members), Some(vs)) = (members, vs_name) {
-        let member = members
-            .entries
-            .iter()
-            .any(|e| e.system == system && e.code == concept.code);
+        let member = members.contains(&system, &concept.code);
         if !member {
             out.issues.push(not_in_vs(
                 Some(&system),
