@@ -209,7 +209,15 @@ fn bundle_response(body: String, req: &FhirRequest) -> Response {
 }
 
 async fn metadata(State(app): Shared, req: FhirRequest) -> Response {
-    let statement = capabilities::capability_statement(&app.repo);
+    let terminology = req
+        .params
+        .iter()
+        .any(|(name, value)| name == "mode" && value == "terminology");
+    let statement = if terminology {
+        capabilities::terminology_capabilities(&app.repo)
+    } else {
+        capabilities::capability_statement(&app.repo)
+    };
     json_response(StatusCode::OK, statement.to_string(), &req.negotiated)
 }
 

@@ -96,10 +96,89 @@ fn resource_capabilities(repo: &Repository, resource_type: &str) -> Value {
         "conditionalDelete": "multiple",
         "searchInclude": includes,
         "searchParam": search_params,
-        "operation": [{
-            "name": "validate",
-            "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
-        }],
+        "operation": operations(resource_type),
+    })
+}
+
+/// The operations on `resource_type`: `$validate` everywhere, and the
+/// terminology operations on their types.
+fn operations(resource_type: &str) -> Vec<Value> {
+    let terminology: &[(&str, &str)] = match resource_type {
+        "ValueSet" => &[
+            ("expand", "ValueSet-expand"),
+            ("validate-code", "ValueSet-validate-code"),
+        ],
+        "CodeSystem" => &[
+            ("lookup", "CodeSystem-lookup"),
+            ("validate-code", "CodeSystem-validate-code"),
+            ("subsumes", "CodeSystem-subsumes"),
+        ],
+        "ConceptMap" => &[("translate", "ConceptMap-translate")],
+        _ => &[],
+    };
+    std::iter::once(&("validate", "Resource-validate"))
+        .chain(terminology)
+        .map(|(name, id)| {
+            json!({"name": name, "definition": format!("http://hl7.org/fhir/OperationDefinition/{id}")})
+        })
+        .collect()
+}
+
+/// The TerminologyCapabilities of this server (`metadata?mode=terminology`):
+/// the code systems it holds, with their versions, and the expansion
+/// parameters it understands.
+pub fn terminology_capabilities(repo: &Repository) -> Value {
+    let code_systems: Vec<Value> = repo
+        .validation
+        .terminology
+        .as_ref()
+        .map(|t| t.code_systems())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(uri, versions)| {
+            let versions: Vec<Value> = versions.into_iter().map(|v| json!({"code": v})).collect();
+            if versions.is_empty() {
+                json!({"uri": uri})
+            } else {
+                json!({"uri": uri, "version": versions})
+            }
+        })
+        .collect();
+    let parameters = [
+        "activeOnly",
+        "check-system-version",
+        "count",
+        "displayLanguage",
+        "excludeNested",
+        "filter",
+        "force-system-version",
+        "includeDefinition",
+        "includeDesignations",
+        "offset",
+        "property",
+        "system-version",
+        "tx-resource",
+    ];
+    json!({
+        "resourceType": "TerminologyCapabilities",
+        "url": format!("{}/metadata?mode=terminology", repo.base_url),
+        "version": env!("CARGO_PKG_VERSION"),
+        "name": "TillitTerminology",
+        "title": "Tillit terminology service",
+        "status": "active",
+        "date": Instant::now().to_string(),
+        "kind": "instance",
+        "software": { "name": "Tillit", "version": env!("CARGO_PKG_VERSION") },
+        "codeSystem": code_systems,
+        "expansion": {
+            "hierarchical": false,
+            "paging": true,
+            "parameter": parameters.iter().map(|name| json!({"name": name})).collect::<Vec<_>>(),
+            "textFilter": "Matches words of displays and designations that begin with the filter's words, or codes that begin with it",
+        },
+        "codeSearch": "all",
+        "validateCode": { "translations": false },
+        "translation": { "needsMap": false },
     })
 }
 

@@ -120,7 +120,7 @@ impl Repository {
             "StructureDefinition" => {
                 self.validation.profiles.add(resource);
             }
-            "CodeSystem" | "ValueSet" => {
+            "CodeSystem" | "ValueSet" | "ConceptMap" => {
                 if let Some(terminology) = &self.validation.terminology {
                     terminology.add(resource);
                 }
@@ -136,7 +136,12 @@ impl Repository {
         self.stored_definitions
             .get_or_try_init(|| async {
                 let validation = &self.validation;
-                for resource_type in ["StructureDefinition", "CodeSystem", "ValueSet"] {
+                for resource_type in [
+                    "StructureDefinition",
+                    "CodeSystem",
+                    "ValueSet",
+                    "ConceptMap",
+                ] {
                     reindex::each_stored(self, resource_type, |resource| {
                         let url = resource
                             .get("url")

@@ -71,7 +71,11 @@ fn main() {
         ..Request::default()
     };
     let answer = validate::validate_code(&scope, Some(&vs), &request).expect("validates");
-    assert_eq!(answer["parameter"][4]["valueBoolean"], json!(true), "{answer}");
+    assert_eq!(
+        answer["parameter"][4]["valueBoolean"],
+        json!(true),
+        "{answer}"
+    );
     println!(
         "$validate-code, coding in a 1,000-concept value set: {}",
         measure(20_000, || {

@@ -1,22 +1,24 @@
-//! Tillit's terminology service: the CodeSystems and ValueSets of the loaded
-//! packages (and those written over the API) held in memory, every version of
-//! each, with the operations clients and validation ask of them:
+//! Tillit's terminology service: the CodeSystems, ValueSets and ConceptMaps
+//! of the loaded packages (and those written over the API) held in memory,
+//! every version of each, with the operations clients and validation ask of them:
 //! - expansion of a value set ([`expand`]): whole code systems, enumerated
 //!   concepts, filters (`=`, `is-a`, `descendent-of`, `is-not-a`, `regex`,
 //!   `in`, `not-in`, `generalizes`, `exists`, `child-of`), imports and
 //!   exclusions, with text filter, paging, inactive handling and designations;
 //! - `$validate-code` against a value set or a code system ([`validate`]);
-//! - `$lookup` of a code ([`lookup`]);
+//! - `$lookup` of a code ([`lookup`]) and `$subsumes` of two ([`subsumes`]);
+//! - `$translate` with ConceptMaps ([`translate`]);
 //! - membership questions for the validator and FHIRPath `memberOf()`.
 //!
-//! Expansions used for membership are computed once per value set and cached;
-//! writing a CodeSystem or ValueSet clears the cache.
+//! Composed value sets are cached; writing a definition clears the caches.
 //! <https://hl7.org/fhir/R4/terminology-module.html>
 
 mod code_system;
 pub mod expand;
 pub mod lookup;
 mod outcome;
+pub mod subsumes;
+pub mod translate;
 pub mod validate;
 
 use std::collections::HashMap;
@@ -33,6 +35,10 @@ pub use outcome::TxError;
 struct Store {
     code_systems: HashMap<String, Vec<Arc<CodeSystem>>>,
     value_sets: HashMap<String, Vec<Arc<Value>>>,
+    concept_maps: HashMap<String, Vec<Arc<Value>>>,
+    /// Whether this holds one request's definitions, which are all kept:
+    /// requests sometimes send two ConceptMaps under one URL and version.
+    request: bool,
 }
 
 impl Store {
@@ -49,6 +55,17 @@ impl Store {
                 let versions = self.code_systems.entry(url.to_owned()).or_default();
                 versions.retain(|v| v.version.as_deref() != version);
                 versions.push(Arc::new(system));
+            }
+            Some("ConceptMap") => {
+                let mut map = resource.clone();
+                if let Some(object) = map.as_object_mut() {
+                    object.remove("text");
+                }
+                let versions = self.concept_maps.entry(url.to_owned()).or_default();
+                if !self.request {
+                    versions.retain(|v| v.get("version").and_then(Value::as_str) != version);
+                }
+                versions.push(Arc::new(map));
             }
             Some("ValueSet") => {
                 let mut value_set = resource.clone();
@@ -125,11 +142,34 @@ impl Terminology {
         store.code_systems.contains_key(url) || store.value_sets.contains_key(url)
     }
 
+    /// Every code system held, by canonical URL, with its versions.
+    pub fn code_systems(&self) -> Vec<(String, Vec<String>)> {
+        self.loaded();
+        let store = read(&self.store);
+        let mut systems: Vec<(String, Vec<String>)> = store
+            .code_systems
+            .iter()
+            .map(|(url, versions)| {
+                let mut versions: Vec<String> = versions
+                    .iter()
+                    .filter_map(|cs| cs.version.clone())
+                    .collect();
+                versions.sort_by(|a, b| compare_versions(a, b));
+                (url.clone(), versions)
+            })
+            .collect();
+        systems.sort();
+        systems
+    }
+
     /// A view of this terminology with `extra` CodeSystems and ValueSets
     /// (such as `tx-resource` parameters) seen first.
     pub fn scope<'a>(&'a self, extra: &[Value]) -> Scope<'a> {
         self.loaded();
-        let mut overlay = Store::default();
+        let mut overlay = Store {
+            request: true,
+            ..Store::default()
+        };
         for resource in extra {
             overlay.insert(resource);
         }
@@ -273,6 +313,49 @@ impl Scope<'_> {
             .get(url)
             .and_then(pick)
             .or_else(|| read(&self.base.store).value_sets.get(url).and_then(pick))
+    }
+
+    /// The ConceptMaps to translate with: the latest version of `url` (or of
+    /// every map held without one).
+    pub fn concept_maps(&self, url: Option<&str>) -> Vec<Arc<Value>> {
+        let latest = |versions: &Vec<Arc<Value>>| {
+            pick_version(versions, None, |m| m.get("version").and_then(Value::as_str)).cloned()
+        };
+        let base = read(&self.base.store);
+        match url.map(split_version) {
+            Some((url, version)) => {
+                let pick = |versions: &Vec<Arc<Value>>| {
+                    pick_version(versions, version, |m| {
+                        m.get("version").and_then(Value::as_str)
+                    })
+                    .cloned()
+                };
+                self.overlay
+                    .concept_maps
+                    .get(url)
+                    .and_then(pick)
+                    .or_else(|| base.concept_maps.get(url).and_then(pick))
+                    .into_iter()
+                    .collect()
+            }
+            None => {
+                // A request's maps all count, even two under one URL and version.
+                let mut maps: Vec<Arc<Value>> = self
+                    .overlay
+                    .concept_maps
+                    .values()
+                    .flatten()
+                    .cloned()
+                    .collect();
+                maps.extend(
+                    base.concept_maps
+                        .iter()
+                        .filter(|(url, _)| !self.overlay.concept_maps.contains_key(*url))
+                        .filter_map(|(_, versions)| latest(versions)),
+                );
+                maps
+            }
+        }
     }
 
     /// The supplements held for code system `url`.

@@ -148,7 +148,10 @@ pub fn load_definitions(
     // first used: the server starts without them.
     let sources: Vec<PackageSource> = loaded.iter().map(|(p, _)| p.source.clone()).collect();
     let profiles = Profiles::deferred(deferred_read(sources.clone(), &["StructureDefinition"]));
-    let terminology = Terminology::deferred(deferred_read(sources, &["CodeSystem", "ValueSet"]));
+    let terminology = Terminology::deferred(deferred_read(
+        sources,
+        &["CodeSystem", "ValueSet", "ConceptMap"],
+    ));
     let mut registry = Registry::new(loaded);
     let structure = StructureValidator::new(&registry);
     let model = Model::from_definitions(registry.base_definitions().map(|(_, sd)| sd));

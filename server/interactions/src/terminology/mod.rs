@@ -1,6 +1,7 @@
 //! The terminology operations over HTTP: `ValueSet/$expand`,
-//! `ValueSet/$validate-code`, `CodeSystem/$validate-code` and
-//! `CodeSystem/$lookup`, at type and instance level, by GET (query
+//! `ValueSet/$validate-code`, `CodeSystem/$validate-code`,
+//! `CodeSystem/$lookup`, `CodeSystem/$subsumes` and `ConceptMap/$translate`,
+//! at type and instance level, by GET (query
 //! parameters) or POST (a Parameters body). Request-scoped CodeSystems and
 //! ValueSets arrive as `tx-resource` parameters, as the terminology ecosystem
 //! expects. The work itself is the terminology crate's; this layer reads the
@@ -8,6 +9,8 @@
 
 mod expand;
 mod lookup;
+mod subsumes;
+mod translate;
 mod validate_code;
 
 use std::sync::Arc;
@@ -42,7 +45,9 @@ pub struct Request<'a> {
 pub fn is_terminology_operation(resource_type: &str, operation: &str) -> bool {
     matches!(
         (resource_type, operation),
-        ("ValueSet", "$expand" | "$validate-code") | ("CodeSystem", "$validate-code" | "$lookup")
+        ("ValueSet", "$expand" | "$validate-code")
+            | ("CodeSystem", "$validate-code" | "$lookup" | "$subsumes")
+            | ("ConceptMap", "$translate")
     )
 }
 
@@ -69,6 +74,8 @@ pub async fn run(repo: &Repository, request: &Request<'_>) -> Result<Value, Erro
         ("ValueSet", "$validate-code") => validate_code::value_set(&context),
         ("CodeSystem", "$validate-code") => validate_code::code_system(&context),
         ("CodeSystem", "$lookup") => lookup::lookup(&context),
+        ("CodeSystem", "$subsumes") => subsumes::subsumes(&context),
+        ("ConceptMap", "$translate") => translate::translate(&context),
         _ => {
             return Err(Error::NotSupported(format!(
                 "{} is not an operation on {}",
