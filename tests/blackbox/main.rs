@@ -21,6 +21,7 @@ mod search_examples;
 mod search_paging;
 mod search_relations;
 mod search_values;
+mod terminology;
 mod tidy;
 mod tx_ecosystem;
 mod validate;

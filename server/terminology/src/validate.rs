@@ -155,6 +155,19 @@ pub fn validate_code(
         results.push(result);
     }
     let valid_index = results.iter().position(|r| r.valid);
+    // Codings of systems we do not know (local codes, often) beside a valid
+    // one are no error; a wrong code of a known system still is.
+    if let Some(valid) = valid_index {
+        for (n, result) in results.iter_mut().enumerate() {
+            if n != valid {
+                for issue in &mut result.issues {
+                    if issue.severity == "error" && issue.tx_code == "not-found" {
+                        issue.severity = "warning";
+                    }
+                }
+            }
+        }
+    }
     let mut issues: Vec<TxIssue> = Vec::new();
     if request.form == Form::CodeableConcept && valid_index.is_none() {
         if let Some(vs) = &vs_name {
