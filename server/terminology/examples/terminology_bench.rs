@@ -81,7 +81,7 @@ fn main() {
         measure(20_000, || {
             std::hint::black_box(
                 validate::validate_code(&scope, Some(&vs), &request)
-                    .unwrap()
+                    .expect("validates")
                     .to_string(),
             );
         })
@@ -90,7 +90,7 @@ fn main() {
     println!(
         "$expand of the 1,000-concept value set, cached: {}",
         measure(2_000, || {
-            let expansion = expand::expand(&scope, &vs, &options).unwrap();
+            let expansion = expand::expand(&scope, &vs, &options).expect("expands");
             std::hint::black_box(
                 expand::to_value_set(&vs, &expansion, &options, false).to_string(),
             );
@@ -102,7 +102,7 @@ fn main() {
     println!(
         "$expand of the 1,000-concept value set, cold: {}",
         measure(1_000, || {
-            let expansion = expand::expand(&cold, &vs, &options).unwrap();
+            let expansion = expand::expand(&cold, &vs, &options).expect("expands");
             std::hint::black_box(
                 expand::to_value_set(&vs, &expansion, &options, false).to_string(),
             );

@@ -85,8 +85,8 @@ impl TxIssue {
 pub struct TxError {
     /// The HTTP status it deserves: 400, 404 or 422.
     pub status: u16,
-    /// The issue.
-    pub issue: TxIssue,
+    /// The issue (boxed: errors travel through many `Result`s).
+    pub issue: Box<TxIssue>,
     /// The code system whose absence caused it, if that was the cause.
     pub missing_code_system: Option<String>,
 }
@@ -96,7 +96,7 @@ impl TxError {
     pub fn not_found(text: impl Into<String>) -> TxError {
         TxError {
             status: 404,
-            issue: TxIssue::error("not-found", "not-found", text),
+            issue: Box::new(TxIssue::error("not-found", "not-found", text)),
             missing_code_system: None,
         }
     }
@@ -105,7 +105,7 @@ impl TxError {
     pub fn invalid(text: impl Into<String>) -> TxError {
         TxError {
             status: 400,
-            issue: TxIssue::error("invalid", "invalid-data", text),
+            issue: Box::new(TxIssue::error("invalid", "invalid-data", text)),
             missing_code_system: None,
         }
     }
@@ -118,7 +118,7 @@ impl TxError {
     ) -> TxError {
         TxError {
             status: 422,
-            issue: TxIssue::error(code, tx_code, text),
+            issue: Box::new(TxIssue::error(code, tx_code, text)),
             missing_code_system: None,
         }
     }

@@ -148,7 +148,7 @@ pub fn validate_code(
             if same_system {
                 result.caused_by_value_set = true;
             } else if !result.issues.contains(&problem.issue) {
-                result.issues.push(problem.issue.clone());
+                result.issues.push((*problem.issue).clone());
             }
             result.valid = false;
         }
