@@ -116,11 +116,9 @@ pub fn validate_code(
     // missing still gets an answer: not valid, and why.
     let (members, problem) = match value_set {
         Some(vs) => {
-            let options = Options {
-                versions: request.versions.clone(),
-                ..Options::default()
-            };
-            match expand::expand(scope, vs, &options) {
+            // Membership by code; which version a coding is read in is
+            // decided per coding (`choose_version`).
+            match expand::expand(scope, vs, &Options::default()) {
                 Ok(members) => (Some(members), None),
                 Err(error) if error.status == 404 => (None, Some(error)),
                 Err(error) => return Err(error),
@@ -129,6 +127,22 @@ pub fn validate_code(
         None => (None, None),
     };
     let vs_name = value_set.map(canonical_of);
+    // The systems the value set includes directly, with the versions it pins.
+    let includes: Vec<(String, Option<String>)> = value_set
+        .and_then(|vs| vs.pointer("/compose/include"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|include| {
+            Some((
+                include.get("system")?.as_str()?.to_owned(),
+                include
+                    .get("version")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            ))
+        })
+        .collect();
     let mut results: Vec<Checked> = Vec::new();
     for (n, coding) in request.codings.iter().enumerate() {
         let path = match request.form {
@@ -141,7 +155,12 @@ pub fn validate_code(
         } else {
             vs_name.as_deref()
         };
-        let mut result = check(scope, members.as_deref(), judged_vs, request, coding, &path);
+        let context = Judged {
+            members: members.as_deref(),
+            vs_name: judged_vs,
+            includes: &includes,
+        };
+        let mut result = check(scope, &context, request, coding, &path);
         if let Some(problem) = &problem {
             let same_system = problem.missing_code_system.is_some()
                 && problem.missing_code_system == result.system;
@@ -245,7 +264,7 @@ pub fn validate_code(
     let errors = issues.iter().filter(|i| i.severity == "error").count();
     let mut message: Vec<&str> = issues
         .iter()
-        .filter(|i| matches!(i.severity, "error" | "warning"))
+        .filter(|i| i.severity == "error" || (i.severity == "warning" && i.tx_code != "vs-invalid"))
         .map(|i| i.text.as_str())
         .collect();
     message.sort_unstable();
@@ -274,14 +293,22 @@ fn at(path: &str, name: &str) -> String {
 }
 
 /// Checks one coding.
+/// What a coding is judged against: the value set's members, its name and
+/// the systems (with pinned versions) it includes.
+struct Judged<'a> {
+    members: Option<&'a expand::Expansion>,
+    vs_name: Option<&'a str>,
+    includes: &'a [(String, Option<String>)],
+}
+
 fn check(
     scope: &Scope,
-    members: Option<&expand::Expansion>,
-    vs_name: Option<&str>,
+    judged: &Judged,
     request: &Request,
     coding: &Coding,
     path: &str,
 ) -> Checked {
+    let (members, vs_name) = (judged.members, judged.vs_name);
     let mut out = Checked {
         code: coding.code.clone(),
         system: coding.system.clone(),
@@ -364,6 +391,28 @@ fn check(
             .at(at(path, "system")),
         );
     }
+    // One include of the system: its version, the request's version
+    // parameters and the coding's version decide together.
+    let pinned: Vec<&Option<String>> = judged
+        .includes
+        .iter()
+        .filter(|(s, _)| *s == system)
+        .map(|(_, v)| v)
+        .collect();
+    let mut version_errors = false;
+    let mut chosen: Option<std::sync::Arc<CodeSystem>> = None;
+    if let ([include], Some(_)) = (pinned.as_slice(), vs_name) {
+        if !scope.code_system_versions(&system).is_empty() {
+            let choice = choose_version(scope, &system, include.as_deref(), coding, request, path);
+            version_errors = choice.issues.iter().any(|i| i.severity == "error");
+            out.issues.extend(choice.issues);
+            if choice.unknown.is_some() {
+                out.unknown_system = choice.unknown;
+                out.caused_by_value_set = true;
+            }
+            chosen = choice.cs;
+        }
+    }
     let version = request
         .versions
         .force
@@ -385,7 +434,7 @@ fn check(
             })
         })
         .or_else(|| request.versions.default.get(&system).cloned());
-    let Some(cs) = scope.code_system(&system, version.as_deref()) else {
+    let Some(cs) = chosen.or_else(|| scope.code_system(&system, version.as_deref())) else {
         if scope.value_set(&system, None).is_some() {
             out.issues.push(
                 TxIssue::error(
@@ -575,7 +624,7 @@ fn check(
         );
         valid = false;
     }
-    out.valid = valid;
+    out.valid = valid && !version_errors;
     out
 }
 
@@ -706,4 +755,157 @@ fn status_checks(
             )
         })
         .collect()
+}
+
+/// The code system version a coding is checked in, when the value set
+/// includes its system once, and the issues on the way.
+struct VersionChoice {
+    cs: Option<std::sync::Arc<CodeSystem>>,
+    issues: Vec<TxIssue>,
+    /// `system|version` of a version that was asked for and is not held.
+    unknown: Option<String>,
+}
+
+/// Where the version the value set is read at came from.
+#[derive(PartialEq)]
+enum Source {
+    /// `force-system-version`.
+    Force,
+    /// The include's own `version`.
+    Include,
+    /// `system-version` or `check-system-version`, for a versionless include.
+    Parameter,
+    /// Nothing: the latest version held.
+    Latest,
+}
+
+fn choose_version(
+    scope: &Scope,
+    system: &str,
+    include: Option<&str>,
+    coding: &Coding,
+    request: &Request,
+    path: &str,
+) -> VersionChoice {
+    let versions = &request.versions;
+    let known = scope.code_system_versions(system).join(" or ");
+    let coded = coding.version.as_deref();
+    let coded_cs = coded.and_then(|v| scope.code_system(system, Some(v)));
+    let fallback = versions
+        .default
+        .get(system)
+        .or_else(|| versions.check.get(system))
+        .map(String::as_str);
+    let (stated, source) = if let Some(forced) = versions.force.get(system) {
+        (Some(forced.as_str()), Source::Force)
+    } else if let Some(include) = include {
+        (Some(include), Source::Include)
+    } else if coded_cs.is_some() {
+        (None, Source::Latest)
+    } else if let Some(fallback) = fallback {
+        (Some(fallback), Source::Parameter)
+    } else {
+        (None, Source::Latest)
+    };
+    // A coding's version that the stated one allows is the one used.
+    let resolved = match (stated, &coded_cs) {
+        (Some(stated), Some(cs))
+            if cs
+                .version
+                .as_deref()
+                .is_some_and(|v| crate::version_matches(stated, v)) =>
+        {
+            Some(cs.clone())
+        }
+        (stated, _) => scope.code_system(system, stated),
+    };
+    let not_found = |version: &str| {
+        TxIssue::error(
+            "not-found",
+            "not-found",
+            format!(
+                "A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot be validated. Valid versions: {known}"
+            ),
+        )
+        .at(at(path, "system"))
+    };
+    let mismatch = |text: String, severity: &'static str| {
+        let issue = TxIssue::error("invalid", "vs-invalid", text).at(at(path, "version"));
+        TxIssue { severity, ..issue }
+    };
+    let mut choice = VersionChoice {
+        cs: None,
+        issues: Vec::new(),
+        unknown: None,
+    };
+    let Some(cs) = resolved else {
+        // The value set pins a version we do not hold.
+        let stated = stated.unwrap_or_default();
+        choice.issues.push(not_found(stated));
+        choice.unknown = Some(format!("{system}|{stated}"));
+        if let Some(coded) = coded.filter(|c| *c != stated) {
+            choice.issues.push(mismatch(
+                format!(
+                    "The code system '{system}' version '{stated}' in the ValueSet include is different to the one in the value ('{coded}')"
+                ),
+                "error",
+            ));
+        }
+        choice.cs = coded_cs.or_else(|| scope.code_system(system, fallback));
+        return choice;
+    };
+    let used = cs.version.clone().unwrap_or_default();
+    if let Some(coded) = coded {
+        if coded_cs.is_none() {
+            choice.issues.push(not_found(coded));
+            choice.unknown = Some(format!("{system}|{coded}"));
+        }
+    }
+    if let Some(required) = versions.check.get(system) {
+        if !crate::version_matches(required, &used) {
+            choice.issues.push(
+                TxIssue::error(
+                    "exception",
+                    "version-error",
+                    format!(
+                        "The version '{used}' is not allowed for system '{system}': required to be '{required}' by a version-check parameter"
+                    ),
+                )
+                .at(at(path, "version")),
+            );
+        }
+    }
+    if let Some(coded) = coded.filter(|c| *c != used) {
+        let issue = match source {
+            Source::Include => mismatch(
+                format!(
+                    "The code system '{system}' version '{used}' in the ValueSet include is different to the one in the value ('{coded}')"
+                ),
+                "error",
+            ),
+            Source::Force | Source::Parameter => mismatch(
+                format!(
+                    "The code system '{system}' version '{}' resulting from the version '{}' in the ValueSet include is different to the one in the value ('{coded}')",
+                    stated.unwrap_or_default(),
+                    include.unwrap_or_default()
+                ),
+                "error",
+            ),
+            Source::Latest if coded_cs.is_some() => mismatch(
+                format!(
+                    "The code system '{system}' version '{used}' in the ValueSet include is different to the one in the value ('{coded}')"
+                ),
+                "error",
+            ),
+            Source::Latest => mismatch(
+                format!(
+                    "The code system '{system}' version '{used}' for the versionless include in the ValueSet include is different to the one in the value ('{coded}')"
+                ),
+                "warning",
+            ),
+        };
+        choice.issues.push(issue);
+    }
+    choice.cs = Some(cs);
+    choice
 }
