@@ -158,6 +158,7 @@ pub fn validate_code(
         let context = Judged {
             members: members.as_deref(),
             vs_name: judged_vs,
+            in_value_set: value_set.is_some(),
             includes: &includes,
         };
         let mut result = check(scope, &context, request, coding, &path);
@@ -298,6 +299,8 @@ fn at(path: &str, name: &str) -> String {
 struct Judged<'a> {
     members: Option<&'a expand::Expansion>,
     vs_name: Option<&'a str>,
+    /// Whether a value set is asked about (even one that cannot be expanded).
+    in_value_set: bool,
     includes: &'a [(String, Option<String>)],
 }
 
@@ -401,7 +404,7 @@ fn check(
         .collect();
     let mut version_errors = false;
     let mut chosen: Option<std::sync::Arc<CodeSystem>> = None;
-    if let ([include], Some(_)) = (pinned.as_slice(), vs_name) {
+    if let ([include], true) = (pinned.as_slice(), judged.in_value_set) {
         if !scope.code_system_versions(&system).is_empty() {
             let choice = choose_version(scope, &system, include.as_deref(), coding, request, path);
             version_errors = choice.issues.iter().any(|i| i.severity == "error");
