@@ -103,6 +103,8 @@ struct Checked {
     unknown_system: Option<String>,
     /// Whether the unknown system is one the value set itself names.
     caused_by_value_set: bool,
+    /// Whether the code system has the code.
+    found: bool,
 }
 
 /// Validates `request` against `value_set`, or against the code systems
@@ -117,8 +119,15 @@ pub fn validate_code(
     let (members, problem) = match value_set {
         Some(vs) => {
             // Membership by code; which version a coding is read in is
-            // decided per coding (`choose_version`).
-            match expand::expand(scope, vs, &Options::default()) {
+            // decided per coding (`choose_version`). Forced versions hold.
+            let options = Options {
+                versions: SystemVersions {
+                    force: request.versions.force.clone(),
+                    ..SystemVersions::default()
+                },
+                ..Options::default()
+            };
+            match expand::expand(scope, vs, &options) {
                 Ok(members) => (Some(members), None),
                 Err(error) if error.status == 404 => (None, Some(error)),
                 Err(error) => return Err(error),
@@ -231,7 +240,7 @@ pub fn validate_code(
         parameters.push(json!({"name": "codeableConcept", "valueCodeableConcept": cc}));
     }
     if let Some(chosen) = chosen {
-        if request.form != Form::CodeableConcept || valid_index.is_some() {
+        if request.form != Form::CodeableConcept || valid_index.is_some() || chosen.found {
             if let Some(code) = &chosen.code {
                 parameters.push(json!({"name": "code", "valueCode": code}));
             }
@@ -539,6 +548,7 @@ fn check(
         return out;
     };
     let concept = &cs.concepts[index];
+    out.found = true;
     out.code = Some(concept.code.clone());
     let language = request
         .display_language
