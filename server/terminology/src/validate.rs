@@ -105,6 +105,8 @@ struct Checked {
     caused_by_value_set: bool,
     /// Whether the code system has the code.
     found: bool,
+    /// Whether the code is in the value set (whatever else is wrong).
+    member: bool,
 }
 
 /// Validates `request` against `value_set`, or against the code systems
@@ -198,7 +200,9 @@ pub fn validate_code(
         }
     }
     let mut issues: Vec<TxIssue> = Vec::new();
-    if request.form == Form::CodeableConcept && valid_index.is_none() {
+    // "No valid coding" is said when no coding is in the value set (not when
+    // one is, but fails on its version).
+    if request.form == Form::CodeableConcept && !results.iter().any(|r| r.valid || r.member) {
         if let Some(vs) = &vs_name {
             issues.push(TxIssue::error(
                 "code-invalid",
@@ -574,6 +578,7 @@ fn check(
     let mut valid = true;
     if let (Some(members), Some(vs)) = (members, vs_name) {
         let member = members.contains(&system, &concept.code);
+        out.member = member;
         if !member {
             out.issues.push(not_in_vs(
                 Some(&system),
