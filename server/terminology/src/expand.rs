@@ -35,28 +35,34 @@ impl SystemVersions {
         }
     }
 
-    /// The version to use for `system` when an include states `stated`.
-    fn choose(&self, system: &str, stated: Option<&str>) -> Result<Option<String>, TxError> {
-        if let Some(forced) = self.force.get(system) {
-            return Ok(Some(forced.clone()));
-        }
-        if let (Some(required), Some(stated)) = (self.check.get(system), stated) {
-            if !crate::version_matches(required, stated)
-                && !crate::version_matches(stated, required)
-            {
-                return Err(TxError::unprocessable(
-                    "exception",
-                    "version-error",
-                    format!(
-                        "The code system {system} version {stated} in the value set does not match the required version {required}"
-                    ),
-                ));
-            }
-        }
-        Ok(stated
-            .map(str::to_owned)
+    /// The version (or version pattern) to read `system` at when an include
+    /// states `stated`: forced, stated, or a default (`system-version`, else
+    /// `check-system-version`).
+    fn choose(&self, system: &str, stated: Option<&str>) -> Option<String> {
+        self.force
+            .get(system)
+            .cloned()
+            .or_else(|| stated.map(str::to_owned))
             .or_else(|| self.default.get(system).cloned())
-            .or_else(|| self.check.get(system).cloned()))
+            .or_else(|| self.check.get(system).cloned())
+    }
+
+    /// An error when `check-system-version` does not allow the version used.
+    fn check(&self, cs: &CodeSystem) -> Result<(), TxError> {
+        let (Some(required), Some(used)) = (self.check.get(&cs.url), cs.version.as_deref()) else {
+            return Ok(());
+        };
+        if crate::version_matches(required, used) {
+            return Ok(());
+        }
+        Err(TxError::unprocessable(
+            "exception",
+            "version-error",
+            format!(
+                "The version '{used}' is not allowed for system '{}': required to be '{required}' by a version-check parameter",
+                cs.url
+            ),
+        ))
     }
 }
 
@@ -458,7 +464,7 @@ fn system_part(
     out: &mut Expansion,
 ) -> Result<Vec<Entry>, TxError> {
     let stated = include.get("version").and_then(Value::as_str);
-    let version = options.versions.choose(system, stated)?;
+    let version = options.versions.choose(system, stated);
     let concepts: Vec<&Value> = array(include, "concept").collect();
     let filters: Vec<&Value> = array(include, "filter").collect();
     let Some(cs) = scope.code_system(system, version.as_deref()) else {
@@ -480,18 +486,18 @@ fn system_part(
                 })
                 .collect());
         }
-        let what = match &version {
-            Some(version) => format!("{system}|{version}"),
-            None => system.to_owned(),
-        };
         let known = scope.code_system_versions(system);
-        let text = if known.is_empty() {
-            format!("A definition for CodeSystem '{what}' could not be found, so the value set cannot be expanded")
-        } else {
-            format!(
-                "A definition for CodeSystem '{what}' could not be found, so the value set cannot be expanded. Valid versions: {}",
-                known.join(", ")
-            )
+        let text = match &version {
+            Some(version) if !known.is_empty() => format!(
+                "A definition for CodeSystem '{system}' version '{version}' could not be found, so the value set cannot be expanded. Valid versions: {}",
+                known.join(" or ")
+            ),
+            Some(version) => format!(
+                "A definition for CodeSystem '{system}' version '{version}' could not be found, so the value set cannot be expanded"
+            ),
+            None => format!(
+                "A definition for CodeSystem '{system}' could not be found, so the value set cannot be expanded"
+            ),
         };
         return Err(TxError::not_found(text).about_code_system(system));
     };
@@ -505,6 +511,7 @@ fn system_part(
             ),
         ));
     }
+    options.versions.check(&cs)?;
     out.use_code_system(&cs);
     let entry = |index: usize, display: Option<&str>| {
         let concept = &cs.concepts[index];

@@ -13,7 +13,7 @@ const MAX_UNPAGED: usize = 100_000;
 
 /// Request parameters an expansion echoes in `expansion.parameter`, with the
 /// type a query-string value of each takes.
-const ECHOED: [(&str, &str); 9] = [
+const ECHOED: [(&str, &str); 10] = [
     ("excludeNested", "valueBoolean"),
     ("includeDesignations", "valueBoolean"),
     ("includeDefinition", "valueBoolean"),
@@ -22,7 +22,8 @@ const ECHOED: [(&str, &str); 9] = [
     ("filter", "valueString"),
     ("count", "valueInteger"),
     ("offset", "valueInteger"),
-    ("system-version", "valueUri"),
+    ("check-system-version", "valueUri"),
+    ("force-system-version", "valueUri"),
 ];
 
 /// Runs `$expand`.
@@ -82,7 +83,8 @@ fn echoed(inputs: &Inputs) -> Vec<Value> {
                     .map_or_else(|_| value.clone(), |n| json!(n)),
                 _ => value.clone(),
             };
-            let key = if key == "valueString" {
+            // Canonicals are echoed as URIs, as other servers do.
+            let key = if key == "valueString" || value_type == "valueUri" {
                 value_type
             } else {
                 key
