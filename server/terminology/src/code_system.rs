@@ -20,7 +20,7 @@ pub struct Designation {
 }
 
 /// One concept of a code system.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Concept {
     /// The code, as the code system writes it.
     pub code: String,
@@ -60,7 +60,7 @@ impl Concept {
 }
 
 /// One version of a code system.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CodeSystem {
     /// Its canonical URL.
     pub url: String,
@@ -90,6 +90,8 @@ pub struct CodeSystem {
     by_code: HashMap<String, usize>,
     /// The standards-status extension's value (`deprecated`, `withdrawn`…), if any.
     pub standards_status: Option<String>,
+    /// The supplements applied (`url|version`), for `used-supplement`.
+    pub applied_supplements: Vec<String>,
 }
 
 impl CodeSystem {
@@ -120,6 +122,7 @@ impl CodeSystem {
             concepts: Vec::new(),
             by_code: HashMap::new(),
             standards_status: standards_status(resource),
+            applied_supplements: Vec::new(),
         };
         system.read_concepts(resource.get("concept"), None);
         system.link_property_hierarchy();
@@ -267,6 +270,40 @@ impl CodeSystem {
             }
         }
         concept.display.clone()
+    }
+
+    /// This code system with `supplement`'s designations and properties added
+    /// to the concepts they name.
+    pub fn supplemented(&self, supplement: &CodeSystem) -> CodeSystem {
+        let mut merged = self.clone();
+        for extra in &supplement.concepts {
+            if let Some(index) = merged.index(&extra.code) {
+                let concept = &mut merged.concepts[index];
+                concept
+                    .designations
+                    .extend(extra.designations.iter().cloned());
+                // A supplement's display is another designation, in its language.
+                if let Some(display) = &extra.display {
+                    concept.designations.push(Designation {
+                        language: supplement.language.clone(),
+                        use_: None,
+                        value: display.clone(),
+                    });
+                }
+                concept.properties.extend(extra.properties.iter().cloned());
+            }
+        }
+        for definition in &supplement.property_definitions {
+            if !merged
+                .property_definitions
+                .iter()
+                .any(|(c, _, _)| *c == definition.0)
+            {
+                merged.property_definitions.push(definition.clone());
+            }
+        }
+        merged.applied_supplements.push(supplement.versioned_url());
+        merged
     }
 
     /// Whether every code is listed (`content` complete).

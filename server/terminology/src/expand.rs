@@ -172,6 +172,9 @@ impl Expansion {
                 self.note(name, &url);
             }
         }
+        for supplement in &cs.applied_supplements {
+            self.note("used-supplement", supplement);
+        }
         self.used_code_systems.push(url);
     }
 

@@ -176,6 +176,7 @@ impl Terminology {
         Scope {
             base: self,
             overlay,
+            supplements: Vec::new(),
         }
     }
 
@@ -242,6 +243,9 @@ impl Terminology {
 pub struct Scope<'a> {
     base: &'a Terminology,
     overlay: Store,
+    /// Supplements the request asks for (`useSupplement`, a value set's
+    /// supplement extension), applied to the code systems they supplement.
+    supplements: Vec<Arc<CodeSystem>>,
 }
 
 impl Scope<'_> {
@@ -253,7 +257,8 @@ impl Scope<'_> {
         options: &expand::Options,
     ) -> Result<Arc<expand::Expansion>, TxError> {
         let versions = &options.versions;
-        let cacheable = self.overlay.code_systems.is_empty()
+        let cacheable = self.supplements.is_empty()
+            && self.overlay.code_systems.is_empty()
             && self.overlay.value_sets.is_empty()
             && versions.default.is_empty()
             && versions.check.is_empty()
@@ -277,11 +282,52 @@ impl Scope<'_> {
         let pick = |versions: &Vec<Arc<CodeSystem>>| {
             pick_version(versions, version, |cs| cs.version.as_deref()).cloned()
         };
-        self.overlay
+        let cs = self
+            .overlay
             .code_systems
             .get(url)
             .and_then(pick)
-            .or_else(|| read(&self.base.store).code_systems.get(url).and_then(pick))
+            .or_else(|| read(&self.base.store).code_systems.get(url).and_then(pick))?;
+        let supplements: Vec<&Arc<CodeSystem>> = self
+            .supplements
+            .iter()
+            .filter(|s| s.supplements.as_deref().map(|t| split_version(t).0) == Some(url))
+            .collect();
+        if supplements.is_empty() {
+            return Some(cs);
+        }
+        let mut merged = (*cs).clone();
+        for supplement in supplements {
+            merged = merged.supplemented(supplement);
+        }
+        Some(Arc::new(merged))
+    }
+
+    /// The same scope applying the supplements `urls` name (`url` or
+    /// `url|version`); an error naming the first that is not held.
+    pub fn with_supplements(mut self, urls: &[String]) -> Result<Self, TxError> {
+        for canonical in urls {
+            let (url, version) = split_version(canonical);
+            let pick = |versions: &Vec<Arc<CodeSystem>>| {
+                pick_version(versions, version, |cs| cs.version.as_deref()).cloned()
+            };
+            let found = self
+                .overlay
+                .code_systems
+                .get(url)
+                .and_then(pick)
+                .or_else(|| read(&self.base.store).code_systems.get(url).and_then(pick))
+                .filter(|cs| cs.supplements.is_some());
+            let Some(supplement) = found else {
+                return Err(TxError::not_found(format!(
+                    "The supplement {canonical} could not be found"
+                )));
+            };
+            if !self.supplements.iter().any(|s| Arc::ptr_eq(s, &supplement)) {
+                self.supplements.push(supplement);
+            }
+        }
+        Ok(self)
     }
 
     /// Every version held of code system `url`.

@@ -29,7 +29,7 @@ const ECHOED: [(&str, &str); 10] = [
 /// Runs `$expand`.
 pub(super) fn expand(context: &Context) -> Result<Value, TxError> {
     let inputs = &context.inputs;
-    let scope = context.scope();
+    let scope = context.scope()?;
     let value_set = context.value_set(&scope)?;
     let count = inputs.number("count").map(|c| c.max(0) as usize);
     // A value set in a language shows its displays in it unless asked otherwise.

@@ -27,5 +27,5 @@ pub(super) fn lookup(context: &Context) -> Result<Value, TxError> {
     let (system, pinned) = split_version(system);
     let version = pinned.or(field("version")).or(inputs.text("version"));
     let properties: Vec<String> = inputs.texts("property").map(str::to_owned).collect();
-    engine::lookup(&context.scope(), system, version, code, &properties)
+    engine::lookup(&context.scope()?, system, version, code, &properties)
 }

@@ -96,13 +96,35 @@ struct Context {
 
 impl Context {
     /// The terminology with the request's `tx-resource`s (and an inline
-    /// `valueSet` or `codeSystem`) in front.
-    fn scope(&self) -> Scope<'_> {
+    /// `valueSet` or `codeSystem`) in front, applying the supplements asked
+    /// for (`useSupplement`, and the value set's supplement extension).
+    fn scope(&self) -> Result<Scope<'_>, TxError> {
         let mut extra: Vec<Value> = self.inputs.resources("tx-resource").cloned().collect();
         extra.extend(self.inputs.resources("valueSet").cloned());
         extra.extend(self.inputs.resources("codeSystem").cloned());
         extra.extend(self.instance.clone());
-        self.terminology.scope(&extra)
+        let scope = self.terminology.scope(&extra);
+        let mut supplements: Vec<String> = self
+            .inputs
+            .texts("useSupplement")
+            .map(str::to_owned)
+            .collect();
+        if let Ok(value_set) = self.value_set(&scope) {
+            supplements.extend(
+                value_set
+                    .get("extension")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter(|e| {
+                        e.get("url").and_then(Value::as_str)
+                            == Some("http://hl7.org/fhir/StructureDefinition/valueset-supplement")
+                    })
+                    .filter_map(|e| e.get("valueCanonical").and_then(Value::as_str))
+                    .map(str::to_owned),
+            );
+        }
+        scope.with_supplements(&supplements)
     }
 
     /// The value set the request is about: the instance, a `valueSet`

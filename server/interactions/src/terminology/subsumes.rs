@@ -34,5 +34,5 @@ pub(super) fn subsumes(context: &Context) -> Result<Value, TxError> {
     };
     let (system, pinned) = split_version(system);
     let version = pinned.or(inputs.text("version"));
-    engine::subsumes(&context.scope(), system, version, code_a, code_b)
+    engine::subsumes(&context.scope()?, system, version, code_a, code_b)
 }

@@ -50,5 +50,5 @@ pub(super) fn translate(context: &Context) -> Result<Value, TxError> {
         target_system: target_system.map(str::to_owned),
         reverse,
     };
-    engine::translate(&context.scope(), &request)
+    engine::translate(&context.scope()?, &request)
 }

@@ -9,7 +9,7 @@ use super::Context;
 
 /// `ValueSet/$validate-code`.
 pub(super) fn value_set(context: &Context) -> Result<Value, TxError> {
-    let scope = context.scope();
+    let scope = context.scope()?;
     let value_set = context.value_set(&scope)?;
     let request = request(context, None)?;
     engine::validate_code(&scope, Some(&value_set), &request)
@@ -27,7 +27,7 @@ pub(super) fn code_system(context: &Context) -> Result<Value, TxError> {
         .or_else(|| context.inputs.text("url"))
         .map(str::to_owned);
     let request = request(context, system)?;
-    engine::validate_code(&context.scope(), None, &request)
+    engine::validate_code(&context.scope()?, None, &request)
 }
 
 /// The request's code in whichever form it came, with its options.
