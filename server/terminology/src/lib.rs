@@ -320,7 +320,7 @@ impl Scope<'_> {
                 .filter(|cs| cs.supplements.is_some());
             let Some(supplement) = found else {
                 return Err(TxError::not_found(format!(
-                    "The supplement {canonical} could not be found"
+                    "Required supplement not found: {canonical}"
                 )));
             };
             if !self.supplements.iter().any(|s| Arc::ptr_eq(s, &supplement)) {

@@ -52,6 +52,18 @@ pub fn lookup(
         parameters.push(json!({"name": "definition", "valueString": definition}));
     }
     if wanted("designation") {
+        // The display is the designation preferred for the code system's language.
+        if let (Some(display), Some(language)) = (&concept.display, &cs.language) {
+            parameters.push(json!({"name": "designation", "part": [
+                {"name": "language", "valueCode": language},
+                {"name": "use", "valueCoding": {
+                    "system": "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra",
+                    "code": "preferredForLanguage",
+                    "display": "Preferred For Language"
+                }},
+                {"name": "value", "valueString": display},
+            ]}));
+        }
         for designation in &concept.designations {
             let mut parts = Vec::new();
             if let Some(language) = &designation.language {

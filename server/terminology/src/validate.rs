@@ -725,6 +725,11 @@ fn check_display(
     };
     let coded = format!("{}#{}", cs.url, concept.code);
     let mut text = match candidates.as_slice() {
+        [] if language.is_some() => format!(
+            "Wrong Display Name '{display}' for {coded}. There are no valid display names found for language(s) '{}'. Default display is '{}'",
+            asked.unwrap_or_default(),
+            concept.display.as_deref().unwrap_or_default()
+        ),
         [] => format!("Wrong Display Name '{display}' for {coded}: the code has no display"),
         [one] => format!(
             "Wrong Display Name '{display}' for {coded}. Valid display is {}",
@@ -736,8 +741,11 @@ fn check_display(
             many.iter().map(named).collect::<Vec<_>>().join(" or ")
         ),
     };
-    if let Some(asked) = asked {
-        text.push_str(&format!(" (for the language(s) '{asked}')"));
+    if !(candidates.is_empty() && language.is_some()) {
+        text.push_str(&format!(
+            " (for the language(s) '{}')",
+            asked.unwrap_or("--")
+        ));
     }
     let warning = request.lenient_display || request.form == Form::CodeableConcept;
     let issue = if warning {
