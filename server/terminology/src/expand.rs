@@ -62,7 +62,8 @@ impl SystemVersions {
                 "The version '{used}' is not allowed for system '{}': required to be '{required}' by a version-check parameter",
                 cs.url
             ),
-        ))
+        )
+        .id("VALUESET_VERSION_CHECK"))
     }
 }
 
@@ -239,7 +240,8 @@ pub fn expand(
                     canonical_of(value_set),
                     expansion.entries.len()
                 ),
-            ));
+            )
+            .id("VALUESET_TOO_COSTLY"));
         }
     }
     Ok(expansion)
@@ -284,7 +286,8 @@ fn compose(
                 "The value set {canonical} imports itself (through {})",
                 stack.join(", ")
             ),
-        ));
+        )
+        .id("VALUESET_CIRCULAR_REFERENCE"));
     }
     // Supplements the value set asks for must be there.
     for supplement in array(value_set, "extension")
@@ -300,7 +303,8 @@ fn compose(
                 "business-rule",
                 "not-found",
                 format!("The value set {canonical} needs the code system supplement {supplement}, which could not be found"),
-            ));
+            )
+        .id("VALUESET_SUPPLEMENT_MISSING"));
         }
     }
     let Some(compose) = value_set.get("compose") else {
@@ -421,7 +425,8 @@ fn part(
         let Some(other) = contained.or_else(|| scope.value_set(url, version)) else {
             return Err(TxError::not_found(format!(
                 "A definition for the value Set '{imported}' could not be found"
-            )));
+            ))
+            .id("Unable_to_resolve_value_Set_"));
         };
         let used = canonical_of(&other);
         if !out.used_value_sets.contains(&used) {
@@ -730,12 +735,13 @@ fn text_matches(entry: &Entry, filter: &str) -> bool {
 }
 
 /// The ValueSet resource an `$expand` answers: the value set's definition
-/// with its expansion (one page of it).
+/// with its expansion (one page of it); `with_offset` says whether the
+/// request named an offset, which the expansion then states.
 pub fn to_value_set(
     value_set: &Value,
     expansion: &Expansion,
     options: &Options,
-    paged: bool,
+    with_offset: bool,
 ) -> Value {
     // The value set's identity; its whole definition only when asked for
     // (`includeDefinition`).
@@ -799,7 +805,7 @@ pub fn to_value_set(
         "timestamp": now(),
         "total": total,
     });
-    if paged {
+    if with_offset {
         result["offset"] = json!(options.offset);
     }
     if !parameters.is_empty() {

@@ -321,7 +321,8 @@ impl Scope<'_> {
             let Some(supplement) = found else {
                 return Err(TxError::not_found(format!(
                     "Required supplement not found: {canonical}"
-                )));
+                ))
+                .id("VALUESET_SUPPLEMENT_MISSING"));
             };
             if !self.supplements.iter().any(|s| Arc::ptr_eq(s, &supplement)) {
                 self.supplements.push(supplement);

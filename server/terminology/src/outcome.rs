@@ -21,6 +21,9 @@ pub struct TxIssue {
     pub text: String,
     /// The element concerned (`Coding.code`, `code`), if any.
     pub expression: Option<String>,
+    /// The message's identifier as terminology servers share it
+    /// (`Unknown_Code_in_Version`), sent as the `operationoutcome-message-id` extension.
+    pub message_id: Option<&'static str>,
 }
 
 impl TxIssue {
@@ -32,6 +35,7 @@ impl TxIssue {
             tx_code,
             text: text.into(),
             expression: None,
+            message_id: None,
         }
     }
 
@@ -61,6 +65,12 @@ impl TxIssue {
         self
     }
 
+    /// The same issue with its shared message identifier.
+    pub fn id(mut self, message_id: &'static str) -> TxIssue {
+        self.message_id = Some(message_id);
+        self
+    }
+
     /// As an OperationOutcome issue.
     pub fn to_json(&self) -> Value {
         let mut issue = json!({
@@ -71,6 +81,12 @@ impl TxIssue {
                 "text": self.text,
             },
         });
+        if let Some(id) = self.message_id {
+            issue["extension"] = json!([{
+                "url": "http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id",
+                "valueString": id,
+            }]);
+        }
         if let Some(expression) = &self.expression {
             issue["location"] = json!([expression]);
             issue["expression"] = json!([expression]);
@@ -126,6 +142,12 @@ impl TxError {
     /// The same error, caused by code system `system` being unknown.
     pub fn about_code_system(mut self, system: &str) -> TxError {
         self.missing_code_system = Some(system.to_owned());
+        self
+    }
+
+    /// The same error with its shared message identifier.
+    pub fn id(mut self, message_id: &'static str) -> TxError {
+        self.issue.message_id = Some(message_id);
         self
     }
 

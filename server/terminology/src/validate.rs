@@ -204,11 +204,14 @@ pub fn validate_code(
     // one is, but fails on its version).
     if request.form == Form::CodeableConcept && !results.iter().any(|r| r.valid || r.member) {
         if let Some(vs) = &vs_name {
-            issues.push(TxIssue::error(
-                "code-invalid",
-                "not-in-vs",
-                format!("No valid coding was found for the value set '{vs}'"),
-            ));
+            issues.push(
+                TxIssue::error(
+                    "code-invalid",
+                    "not-in-vs",
+                    format!("No valid coding was found for the value set '{vs}'"),
+                )
+                .id("TX_GENERAL_CC_ERROR_MESSAGE"),
+            );
         }
     }
     if let Some(vs) = value_set {
@@ -372,9 +375,13 @@ fn check(
                         _ => "Coding has no system. A code with no system has no defined meaning, and it cannot be validated. A system should be provided".to_owned(),
                     };
                     let issue = if request.infer_system {
-                        TxIssue::error("not-found", "cannot-infer", text).at(at(path, "code"))
+                        TxIssue::error("not-found", "cannot-infer", text)
+                            .id("UNABLE_TO_INFER_CODESYSTEM")
+                            .at(at(path, "code"))
                     } else {
-                        TxIssue::warning("invalid", "invalid-data", text).at(path_or(path, "code"))
+                        TxIssue::warning("invalid", "invalid-data", text)
+                            .id("Coding_has_no_system__cannot_validate")
+                            .at(path_or(path, "code"))
                     };
                     out.issues.push(issue);
                     if let Some(vs) = vs_name {
@@ -404,6 +411,7 @@ fn check(
                     at(path_or(path, "Coding").as_str(), "system")
                 ),
             )
+            .id("Terminology_TX_System_Relative")
             .at(at(path, "system")),
         );
     }
@@ -458,6 +466,7 @@ fn check(
                     "invalid-data",
                     format!("The Coding references a value set, not a code system ('{system}')"),
                 )
+                .id("Terminology_TX_System_ValueSet2")
                 .at(at(path, "system")),
             );
             return out;
@@ -479,8 +488,15 @@ fn check(
                 "A definition for CodeSystem '{system}' could not be found, so the code cannot be validated"
             ),
         };
-        out.issues
-            .push(TxIssue::error("not-found", "not-found", text).at(at(path, "system")));
+        out.issues.push(
+            TxIssue::error("not-found", "not-found", text)
+                .id(if version.is_some() {
+                    "UNKNOWN_CODESYSTEM_VERSION"
+                } else {
+                    "UNKNOWN_CODESYSTEM"
+                })
+                .at(at(path, "system")),
+        );
         if let Some(vs) = vs_name {
             out.issues.push(not_in_vs(
                 Some(&system),
@@ -516,6 +532,7 @@ fn check(
                     cs.versioned_url()
                 ),
             )
+            .id("CODESYSTEM_CS_NO_SUPPLEMENT")
             .at(at(path, "system")),
         );
         return out;
@@ -531,8 +548,15 @@ fn check(
                     cs.version.as_deref().unwrap_or_default()
                 ),
             )
+            .id("UNKNOWN_CODE_IN_FRAGMENT")
         } else {
-            TxIssue::error("code-invalid", "invalid-code", unknown_code(&cs, code))
+            TxIssue::error("code-invalid", "invalid-code", unknown_code(&cs, code)).id(
+                if cs.version.is_some() {
+                    "Unknown_Code_in_Version"
+                } else {
+                    "Unknown_Code_in"
+                },
+            )
         };
         let fragment = cs.content == "fragment";
         out.issues.push(issue.at(at(path, "code")));
@@ -572,6 +596,7 @@ fn check(
                     cs.versioned_url()
                 ),
             )
+            .id("CODE_CASE_DIFFERENCE")
             .at(at(path, "code")),
         );
     }
@@ -595,31 +620,43 @@ fn check(
         check_display(&cs, index, display, request, path, &mut out.issues);
     }
     if concept.inactive {
-        let status = concept.status.as_deref().unwrap_or("inactive");
+        let status = match concept.status.as_deref().unwrap_or("inactive") {
+            "inactive" => "inactive".to_owned(),
+            other => format!("{other} and inactive"),
+        };
+        out.issues.push(
+            TxIssue::warning(
+                "business-rule",
+                "code-comment",
+                format!(
+                    "The concept '{code}' has a status of {status} and its use should be reviewed"
+                ),
+            )
+            .id("INACTIVE_CONCEPT_FOUND")
+            .at(path_or(path, "code")),
+        );
         if request.active_only {
+            // Not active is not in the value set, for this request.
             out.issues.push(
                 TxIssue::error(
                     "business-rule",
                     "code-rule",
                     format!("The concept '{code}' is valid but is not active"),
                 )
+                .id("STATUS_CODE_WARNING_CODE")
                 .at(at(path, "code")),
             );
+            if let (Some(vs), true) = (vs_name, out.member) {
+                out.issues.push(not_in_vs(
+                    Some(&system),
+                    &concept.code,
+                    coding.display.as_deref(),
+                    vs,
+                    path,
+                    in_cc,
+                ));
+            }
             valid = false;
-        } else {
-            let status = if status == "inactive" {
-                "inactive".to_owned()
-            } else {
-                format!("{status} and inactive")
-            };
-            out.issues.push(
-                TxIssue::warning(
-                    "business-rule",
-                    "code-comment",
-                    format!("The concept '{code}' has a status of {status} and its use should be reviewed"),
-                )
-                .at(path_or(path, "code")),
-            );
         }
     } else if concept.deprecated() {
         out.issues.push(
@@ -628,6 +665,7 @@ fn check(
                 "code-comment",
                 format!("The concept '{code}' is deprecated and its use should be reviewed"),
             )
+            .id("DEPRECATED_CONCEPT_FOUND")
             .at(path_or(path, "code")),
         );
     }
@@ -638,6 +676,7 @@ fn check(
                 "code-rule",
                 format!("Code '{system}#{code}' is abstract, and not allowed in this context"),
             )
+            .id("ABSTRACT_CODE_NOT_ALLOWED")
             .at(at(path, "code")),
         );
         valid = false;
@@ -685,6 +724,7 @@ fn not_in_vs(
     } else {
         TxIssue::error("code-invalid", "not-in-vs", text)
     };
+    let issue = issue.id("None_of_the_provided_codes_are_in_the_value_set_one");
     issue.at(at(path, "code"))
 }
 
@@ -753,6 +793,11 @@ fn check_display(
     } else {
         TxIssue::error("invalid", "invalid-display", text)
     };
+    let issue = issue.id(if candidates.is_empty() && language.is_some() {
+        "NO_VALID_DISPLAY_FOUND_NONE_FOR_LANG_ERR"
+    } else {
+        "Display_Name_for__should_be_one_of__instead_of"
+    });
     issues.push(issue.at(at(path, "display")));
 }
 
@@ -779,6 +824,12 @@ fn status_checks(
                 "status-check",
                 format!("Reference to {what} {kind} {canonical}"),
             )
+            .id(match what {
+                "draft" => "MSG_DRAFT",
+                "experimental" => "MSG_EXPERIMENTAL",
+                "deprecated" => "MSG_DEPRECATED",
+                _ => "MSG_WITHDRAWN",
+            })
         })
         .collect()
 }
@@ -853,10 +904,13 @@ fn choose_version(
                 "A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot be validated. Valid versions: {known}"
             ),
         )
+        .id("UNKNOWN_CODESYSTEM_VERSION")
         .at(at(path, "system"))
     };
-    let mismatch = |text: String, severity: &'static str| {
-        let issue = TxIssue::error("invalid", "vs-invalid", text).at(at(path, "version"));
+    let mismatch = |text: String, severity: &'static str, id: &'static str| {
+        let issue = TxIssue::error("invalid", "vs-invalid", text)
+            .id(id)
+            .at(at(path, "version"));
         TxIssue { severity, ..issue }
     };
     let mut choice = VersionChoice {
@@ -875,6 +929,7 @@ fn choose_version(
                     "The code system '{system}' version '{stated}' in the ValueSet include is different to the one in the value ('{coded}')"
                 ),
                 "error",
+                "VALUESET_VALUE_MISMATCH",
             ));
         }
         choice.cs = coded_cs.or_else(|| scope.code_system(system, fallback));
@@ -897,6 +952,7 @@ fn choose_version(
                         "The version '{used}' is not allowed for system '{system}': required to be '{required}' by a version-check parameter"
                     ),
                 )
+                .id("VALUESET_VERSION_CHECK")
                 .at(at(path, "version")),
             );
         }
@@ -908,6 +964,7 @@ fn choose_version(
                     "The code system '{system}' version '{used}' in the ValueSet include is different to the one in the value ('{coded}')"
                 ),
                 "error",
+                "VALUESET_VALUE_MISMATCH",
             ),
             Source::Force | Source::Parameter => mismatch(
                 format!(
@@ -916,18 +973,21 @@ fn choose_version(
                     include.unwrap_or_default()
                 ),
                 "error",
+                "VALUESET_VALUE_MISMATCH_CHANGED",
             ),
             Source::Latest if coded_cs.is_some() => mismatch(
                 format!(
                     "The code system '{system}' version '{used}' in the ValueSet include is different to the one in the value ('{coded}')"
                 ),
                 "error",
+                "VALUESET_VALUE_MISMATCH",
             ),
             Source::Latest => mismatch(
                 format!(
                     "The code system '{system}' version '{used}' for the versionless include in the ValueSet include is different to the one in the value ('{coded}')"
                 ),
                 "warning",
+                "VALUESET_VALUE_MISMATCH_DEFAULT",
             ),
         };
         choice.issues.push(issue);

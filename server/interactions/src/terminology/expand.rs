@@ -56,9 +56,12 @@ pub(super) fn expand(context: &Context) -> Result<Value, TxError> {
         echo,
     };
     let expansion = engine::expand(&scope, &value_set, &options)?;
-    let paged = count.is_some() || offset.is_some();
+    let with_offset = offset.is_some();
     Ok(engine::to_value_set(
-        &value_set, &expansion, &options, paged,
+        &value_set,
+        &expansion,
+        &options,
+        with_offset,
     ))
 }
 

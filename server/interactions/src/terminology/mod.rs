@@ -155,6 +155,7 @@ impl Context {
             TxError::not_found(format!(
                 "A definition for the value Set '{what}' could not be found"
             ))
+            .id("Unable_to_resolve_value_Set_")
         })
     }
 }
