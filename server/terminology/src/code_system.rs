@@ -124,12 +124,32 @@ impl CodeSystem {
             standards_status: standards_status(resource),
             applied_supplements: Vec::new(),
         };
-        system.read_concepts(resource.get("concept"), None);
+        // Properties named by their standard URI, whatever their code here.
+        let by_uri = |name: &str| -> Vec<String> {
+            let uri = format!("http://hl7.org/fhir/concept-properties#{name}");
+            system
+                .property_definitions
+                .iter()
+                .filter(|(_, u, _)| u.as_deref() == Some(uri.as_str()))
+                .map(|(code, _, _)| code.clone())
+                .collect()
+        };
+        let aliases = Aliases {
+            not_selectable: by_uri("notSelectable"),
+            status: by_uri("status"),
+            inactive: by_uri("inactive"),
+        };
+        system.read_concepts(resource.get("concept"), None, &aliases);
         system.link_property_hierarchy();
         Some(system)
     }
 
-    fn read_concepts(&mut self, concepts: Option<&Value>, parent: Option<usize>) {
+    fn read_concepts(
+        &mut self,
+        concepts: Option<&Value>,
+        parent: Option<usize>,
+        aliases: &Aliases,
+    ) {
         for concept in concepts.and_then(Value::as_array).into_iter().flatten() {
             let Some(code) = concept.get("code").and_then(Value::as_str) else {
                 continue;
@@ -145,20 +165,21 @@ impl CodeSystem {
                     Some((code, value))
                 })
                 .collect();
-            let flag = |name: &str| {
-                properties
-                    .iter()
-                    .any(|(c, v)| c == name && v.get("valueBoolean") == Some(&Value::Bool(true)))
+            let flag = |name: &str, alias: &[String]| {
+                properties.iter().any(|(c, v)| {
+                    (c == name || alias.contains(c))
+                        && v.get("valueBoolean") == Some(&Value::Bool(true))
+                })
             };
             let status = properties
                 .iter()
-                .find(|(c, _)| c == "status")
+                .find(|(c, _)| c == "status" || aliases.status.contains(c))
                 .and_then(|(_, v)| v.get("valueCode").or_else(|| v.get("valueString")))
                 .and_then(Value::as_str)
                 .map(str::to_owned)
                 .or_else(|| standards_status(concept));
-            let inactive =
-                flag("inactive") || matches!(status.as_deref(), Some("retired" | "inactive"));
+            let inactive = flag("inactive", &aliases.inactive)
+                || matches!(status.as_deref(), Some("retired" | "inactive"));
             let index = self.concepts.len();
             self.concepts.push(Concept {
                 code: code.to_owned(),
@@ -179,7 +200,7 @@ impl CodeSystem {
                         })
                     })
                     .collect(),
-                abstract_: flag("notSelectable"),
+                abstract_: flag("notSelectable", &aliases.not_selectable),
                 inactive,
                 status,
                 properties,
@@ -190,7 +211,7 @@ impl CodeSystem {
                 self.concepts[parent].children.push(index);
             }
             self.by_code.insert(self.key(code), index);
-            self.read_concepts(concept.get("concept"), Some(index));
+            self.read_concepts(concept.get("concept"), Some(index), aliases);
         }
     }
 
@@ -357,6 +378,14 @@ impl CodeSystem {
     pub fn roots(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.concepts.len()).filter(|&i| self.concepts[i].parents.is_empty())
     }
+}
+
+/// The codes by which a code system names the standard concept properties
+/// (`http://hl7.org/fhir/concept-properties#notSelectable` may be `not-selectable`).
+struct Aliases {
+    not_selectable: Vec<String>,
+    status: Vec<String>,
+    inactive: Vec<String>,
 }
 
 /// The items of array property `key` of `value`.

@@ -685,9 +685,6 @@ fn property_values(cs: &CodeSystem, index: usize, property: &str) -> Vec<String>
         "inactive" if concept.property("inactive").is_none() => {
             return vec![concept.inactive.to_string()]
         }
-        "notSelectable" if concept.property("notSelectable").is_none() => {
-            return vec![concept.abstract_.to_string()]
-        }
         _ => {}
     }
     concept
