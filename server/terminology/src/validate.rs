@@ -679,6 +679,17 @@ fn check(
             .id("ABSTRACT_CODE_NOT_ALLOWED")
             .at(at(path, "code")),
         );
+        // Not selectable here means not in the value set, for this request.
+        if let (Some(vs), true) = (vs_name, out.member) {
+            out.issues.push(not_in_vs(
+                Some(&system),
+                &concept.code,
+                coding.display.as_deref(),
+                vs,
+                path,
+                in_cc,
+            ));
+        }
         valid = false;
     }
     out.valid = valid && !version_errors;
