@@ -284,6 +284,15 @@ pub fn validate_code(
         .filter(|i| i.severity == "error" || (i.severity == "warning" && i.tx_code != "vs-invalid"))
         .map(|i| i.text.as_str())
         .collect();
+    if message.is_empty() {
+        // A display accepted in the default language is still worth saying.
+        message.extend(
+            issues
+                .iter()
+                .filter(|i| i.tx_code == "invalid-display")
+                .map(|i| i.text.as_str()),
+        );
+    }
     message.sort_unstable();
     message.dedup();
     let valid = valid_index.is_some() && errors == 0;
@@ -769,6 +778,24 @@ fn check_display(
     };
     if candidates.iter().any(|(v, _)| normal(v) == normal(display)) {
         return;
+    }
+    // Nothing in the language asked for, but right in the default language: fine.
+    if let (true, Some(asked)) = (candidates.is_empty(), asked) {
+        if all.iter().any(|(v, _)| normal(v) == normal(display)) {
+            issues.push(
+                TxIssue::information(
+                    "invalid",
+                    "invalid-display",
+                    format!(
+                        "There are no valid display names found for the code {}#{} for language(s) '{asked}'. The display is '{display}' which is a valid display for the default language",
+                        cs.url, concept.code
+                    ),
+                )
+                .id("NO_VALID_DISPLAY_FOUND_NONE_FOR_LANG_OK")
+                .at(at(path, "display")),
+            );
+            return;
+        }
     }
     let named = |(text, language): &(&str, Option<&str>)| match language {
         Some(language) => format!("'{text}' ({language})"),
