@@ -161,7 +161,7 @@ impl Context {
 }
 
 /// The parameters of a request: a Parameters body's, then the query's.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Inputs {
     /// Name and the parameter object (`{"name", "valueX"}` or `{"name", "resource"}`).
     params: Vec<(String, Value)>,
