@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use crate::code_system::{array, CodeSystem, Designation};
+use crate::outcome::TxIssue;
 use crate::{split_version, Scope, TxError};
 
 /// How deep value sets may import value sets before it counts as a cycle.
@@ -333,8 +334,9 @@ fn compose(
     // Two versions of one system may both be included: a code is one
     // entry per version.
     let mut seen: HashSet<(String, Option<String>, String)> = HashSet::new();
-    for include in array(compose, "include") {
-        let part = part(scope, value_set, include, options, stack, &mut out)?;
+    for (n, include) in array(compose, "include").enumerate() {
+        let part = part(scope, value_set, include, options, stack, &mut out)
+            .map_err(|e| e.under(&format!("ValueSet.compose.include[{n}]")))?;
         for entry in part {
             if seen.insert((
                 entry.system.clone(),
@@ -555,8 +557,8 @@ fn system_part(
         return Ok(selected);
     }
     let mut selected: Vec<usize> = (0..cs.concepts.len()).collect();
-    for filter in filters {
-        let matching = apply_filter(&cs, filter)?;
+    for (n, filter) in filters.into_iter().enumerate() {
+        let matching = apply_filter(&cs, filter).map_err(|e| e.under(&format!("filter[{n}]")))?;
         selected.retain(|i| matching.contains(i));
     }
     Ok(selected.into_iter().map(|i| entry(i, None)).collect())
@@ -566,6 +568,19 @@ fn system_part(
 fn apply_filter(cs: &CodeSystem, filter: &Value) -> Result<HashSet<usize>, TxError> {
     let text = |key: &str| filter.get(key).and_then(Value::as_str).unwrap_or_default();
     let (property, op, value) = (text("property"), text("op"), text("value"));
+    if filter.get("value").is_none() {
+        let issue = TxIssue::error(
+            "invalid",
+            "vs-invalid",
+            format!(
+                "The system {} filter with property = {property}, op = {op} has no value",
+                cs.url
+            ),
+        )
+        .id("UNABLE_TO_HANDLE_SYSTEM_FILTER_WITH_NO_VALUE")
+        .at("");
+        return Err(TxError::with_issue(400, issue));
+    }
     let all = || 0..cs.concepts.len();
     let unknown_code = || {
         TxError::invalid(format!(

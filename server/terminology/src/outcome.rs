@@ -145,6 +145,28 @@ impl TxError {
         self
     }
 
+    /// An error with this issue and HTTP status.
+    pub fn with_issue(status: u16, issue: TxIssue) -> TxError {
+        TxError {
+            status,
+            issue: Box::new(issue),
+            missing_code_system: None,
+        }
+    }
+
+    /// The same error located under `prefix` (`ValueSet.compose.include[0]`),
+    /// when it names an element at all.
+    pub fn under(mut self, prefix: &str) -> TxError {
+        if let Some(inner) = self.issue.expression.take() {
+            self.issue.expression = Some(if inner.is_empty() {
+                prefix.to_owned()
+            } else {
+                format!("{prefix}.{inner}")
+            });
+        }
+        self
+    }
+
     /// The same error with its shared message identifier.
     pub fn id(mut self, message_id: &'static str) -> TxError {
         self.issue.message_id = Some(message_id);

@@ -586,7 +586,6 @@ fn check(
     };
     let concept = &cs.concepts[index];
     out.found = true;
-    out.code = Some(concept.code.clone());
     let language = request
         .display_language
         .as_deref()
