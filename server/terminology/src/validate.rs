@@ -105,6 +105,8 @@ struct Checked {
     caused_by_value_set: bool,
     /// Whether the code system has the code.
     found: bool,
+    /// The code as the code system writes it, when the request wrote it in another case.
+    normalized: Option<String>,
     /// Whether the code is in the value set (whatever else is wrong).
     member: bool,
 }
@@ -262,6 +264,9 @@ pub fn validate_code(
             }
             if chosen.inactive {
                 parameters.push(json!({"name": "inactive", "valueBoolean": true}));
+            }
+            if let Some(normalized) = &chosen.normalized {
+                parameters.push(json!({"name": "normalized-code", "valueCode": normalized}));
             }
             if let Some(status) = chosen.status.as_deref().filter(|_| chosen.inactive) {
                 parameters.push(json!({"name": "status", "valueCode": status}));
@@ -487,7 +492,7 @@ fn check(
                 known.join(" or ")
             ),
             (Some(version), true) => format!(
-                "A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot be validated"
+                "A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot be validated. No versions of this code system are known"
             ),
             // Inside a value set that was expanded, the system is named bare.
             (None, _) if members.is_some() => format!(
@@ -499,10 +504,10 @@ fn check(
         };
         out.issues.push(
             TxIssue::error("not-found", "not-found", text)
-                .id(if version.is_some() {
-                    "UNKNOWN_CODESYSTEM_VERSION"
-                } else {
-                    "UNKNOWN_CODESYSTEM"
+                .id(match (&version, known.is_empty()) {
+                    (Some(_), false) => "UNKNOWN_CODESYSTEM_VERSION",
+                    (Some(_), true) => "UNKNOWN_CODESYSTEM_VERSION_NONE",
+                    (None, _) => "UNKNOWN_CODESYSTEM",
                 })
                 .at(at(path, "system")),
         );
@@ -516,9 +521,10 @@ fn check(
                 in_cc,
             ));
         }
+        // A system we hold no version of is unknown as a whole.
         out.unknown_system = Some(match &version {
-            Some(version) => format!("{system}|{version}"),
-            None => system.clone(),
+            Some(version) if !known.is_empty() => format!("{system}|{version}"),
+            _ => system.clone(),
         });
         out.version = None;
         return out;
@@ -594,6 +600,7 @@ fn check(
     out.inactive = concept.inactive;
     out.status = concept.status.clone();
     if concept.code != code {
+        out.normalized = Some(concept.code.clone());
         out.issues.push(
             TxIssue::information(
                 "business-rule",
