@@ -632,7 +632,16 @@ fn check(
         }
     }
     if let Some(display) = coding.display.as_deref() {
+        let before = out.issues.len();
         check_display(&cs, index, display, request, path, &mut out.issues);
+        // A wrong display makes the answer "not valid" (a warning only inside
+        // a CodeableConcept), unless the request is lenient about displays.
+        let wrong = out.issues[before..]
+            .iter()
+            .any(|i| i.tx_code == "invalid-display" && i.severity != "information");
+        if wrong && !request.lenient_display {
+            valid = false;
+        }
     }
     if concept.inactive {
         let status = match concept.status.as_deref().unwrap_or("inactive") {

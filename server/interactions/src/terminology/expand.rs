@@ -30,7 +30,7 @@ const ECHOED: [(&str, &str); 10] = [
 pub(super) fn expand(context: &Context) -> Result<Value, TxError> {
     let scope = context.scope()?;
     let value_set = context.value_set(&scope)?;
-    let inputs = &with_value_set_parameters(&context.inputs, &value_set);
+    let inputs = &super::with_value_set_parameters(&context.inputs, &value_set);
     let count = inputs.number("count").map(|c| c.max(0) as usize);
     // A value set in a language shows its displays in it unless asked otherwise.
     let mut echo = echoed(inputs);
@@ -96,51 +96,4 @@ fn echoed(inputs: &Inputs) -> Vec<Value> {
         }
     }
     echo
-}
-
-/// The request's parameters with the defaults the value set gives its own
-/// expansions (`compose` extensions `valueset-expansion-parameter`) where
-/// the request names none.
-fn with_value_set_parameters(inputs: &Inputs, value_set: &Value) -> Inputs {
-    let mut inputs = inputs.clone();
-    let defaults = value_set
-        .pointer("/compose/extension")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter(|e| {
-            e.get("url").and_then(Value::as_str)
-                == Some("http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter")
-        });
-    for default in defaults {
-        let parts: Vec<&Value> = default
-            .get("extension")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .collect();
-        let part = |name: &str| {
-            parts
-                .iter()
-                .find(|p| p.get("url").and_then(Value::as_str) == Some(name))
-        };
-        let Some(name) = part("name")
-            .and_then(|p| p.get("valueCode"))
-            .and_then(Value::as_str)
-        else {
-            continue;
-        };
-        let Some((key, value)) = part("value")
-            .and_then(|p| p.as_object())
-            .and_then(|p| p.iter().find(|(k, _)| k.starts_with("value")))
-        else {
-            continue;
-        };
-        if inputs.raw(name).next().is_none() {
-            inputs
-                .params
-                .push((name.to_owned(), json!({"name": name, key: value})));
-        }
-    }
-    inputs
 }

@@ -5,13 +5,14 @@ use serde_json::Value;
 use tillit_terminology::validate::{self as engine, Coding, Form, Request};
 use tillit_terminology::TxError;
 
-use super::Context;
+use super::{Context, Inputs};
 
 /// `ValueSet/$validate-code`.
 pub(super) fn value_set(context: &Context) -> Result<Value, TxError> {
     let scope = context.scope()?;
     let value_set = context.value_set(&scope)?;
-    let request = request(context, None)?;
+    let inputs = super::with_value_set_parameters(&context.inputs, &value_set);
+    let request = request(&inputs, None)?;
     engine::validate_code(&scope, Some(&value_set), &request)
 }
 
@@ -26,13 +27,12 @@ pub(super) fn code_system(context: &Context) -> Result<Value, TxError> {
         .and_then(Value::as_str)
         .or_else(|| context.inputs.text("url"))
         .map(str::to_owned);
-    let request = request(context, system)?;
+    let request = request(&context.inputs, system)?;
     engine::validate_code(&context.scope()?, None, &request)
 }
 
 /// The request's code in whichever form it came, with its options.
-fn request(context: &Context, code_system: Option<String>) -> Result<Request, TxError> {
-    let inputs = &context.inputs;
+fn request(inputs: &Inputs, code_system: Option<String>) -> Result<Request, TxError> {
     let (form, codings, codeable_concept) = if let Some(cc) = inputs.object("codeableConcept") {
         let codings = cc
             .get("coding")
