@@ -314,3 +314,47 @@ db_test!(
         assert_eq!(status, 404);
     }
 );
+
+db_test!(token_search_modifiers_ask_the_terminology, |srv| {
+    let (system, value_set, _) = definitions(srv).await;
+    let f = crate::support::Fixture::new(srv);
+    let observation = |code: &str| {
+        json!({"resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": system, "code": code}]}})
+    };
+    let red = f.create(observation("red")).await;
+    let orange = f.create(observation("orange")).await;
+    let blue = f.create(observation("blue")).await;
+    let warm_only = json!({"resourceType": "ValueSet", "url": format!("{value_set}-warm"), "status": "active",
+        "compose": {"include": [{"system": system, "concept": [{"code": "red"}, {"code": "orange"}]}]}});
+    srv.create(warm_only).await;
+
+    let warm = crate::support::sorted(&[&red, &orange]);
+    assert_eq!(
+        f.ids("Observation", &format!("code:below={system}|warm"))
+            .await,
+        warm
+    );
+    assert_eq!(
+        f.ids("Observation", &format!("code:above={system}|red"))
+            .await,
+        vec![red.clone()]
+    );
+    assert_eq!(
+        f.ids("Observation", &format!("code:in={value_set}-warm"))
+            .await,
+        warm
+    );
+    assert_eq!(
+        f.ids("Observation", &format!("code:not-in={value_set}-warm"))
+            .await,
+        vec![blue]
+    );
+    let (status, _) = f
+        .search_status(
+            "Observation",
+            "code:in=http://example.org/no-such-value-set",
+        )
+        .await;
+    assert_eq!(status, 400);
+});

@@ -214,6 +214,38 @@ impl Terminology {
         Some(found)
     }
 
+    /// Every (system, code) of value set `value_set` (`url` or `url|version`),
+    /// when it can be expanded.
+    pub fn codes_of(&self, value_set: &str) -> Option<Vec<(String, String)>> {
+        let members = self.members(value_set)?;
+        Some(
+            members
+                .entries
+                .iter()
+                .map(|e| (e.system.clone(), e.code.clone()))
+                .collect(),
+        )
+    }
+
+    /// `code` of `system` with every code below it (`below`) or above it in
+    /// the code system's hierarchy; `None` when the system or code is not held.
+    pub fn hierarchy(&self, system: &str, code: &str, below: bool) -> Option<Vec<String>> {
+        let (url, version) = split_version(system);
+        let cs = self.scope(&[]).code_system(url, version)?;
+        let index = cs.index(code)?;
+        let related = if below {
+            cs.descendants(index)
+        } else {
+            cs.ancestors(index)
+        };
+        Some(
+            std::iter::once(index)
+                .chain(related)
+                .map(|i| cs.concepts[i].code.clone())
+                .collect(),
+        )
+    }
+
     /// The code systems value set `value_set` draws on, when it can be expanded.
     pub fn systems_of(&self, value_set: &str) -> Option<Vec<String>> {
         let members = self.members(value_set)?;

@@ -59,6 +59,15 @@ pub async fn search(
     request: &Request<'_>,
 ) -> Result<String, Error> {
     let (types, scope_condition) = scope(repo, request.scope, request.params)?;
+    // Terminology modifiers may name value sets and code systems clients stored.
+    let terminology_modifier = request.params.iter().any(|(name, _)| {
+        [":in", ":not-in", ":above", ":below"]
+            .iter()
+            .any(|m| name.ends_with(m))
+    });
+    if terminology_modifier {
+        repo.ensure_stored_definitions().await?;
+    }
     let mut search = parse::parse(repo, &types, request.params, request.strict)?;
     if let Some(extra) = scope_condition {
         let existing = std::mem::replace(&mut search.query.condition, Condition::All(Vec::new()));

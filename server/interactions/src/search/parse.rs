@@ -303,6 +303,7 @@ fn parameter(
         modifier,
         &alternatives,
         &repo.base_url,
+        repo.validation.terminology.as_deref(),
     )?)
 }
 

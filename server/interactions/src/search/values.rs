@@ -3,6 +3,7 @@
 
 use tillit_model::DateRange;
 use tillit_store::{Condition, Prefix, StringTest, UriTest, ValueTest};
+use tillit_terminology::Terminology;
 
 use crate::index::extract::{clip, reference_value};
 use crate::index::text::fold;
@@ -18,6 +19,7 @@ pub fn condition(
     modifier: Option<&str>,
     alternatives: &[String],
     base_url: &str,
+    terminology: Option<&Terminology>,
 ) -> Result<Condition, Problem> {
     let code = param.code.as_str();
     if modifier == Some("missing") {
@@ -94,10 +96,36 @@ pub fn condition(
             })?,
         ),
         (Kind::Token, Some(m @ ("in" | "not-in" | "above" | "below"))) => {
-            return Err(Problem::unsupported(
-                code,
-                &format!("':{m}' needs the terminology service, which this release does not have"),
-            ))
+            let Some(terminology) = terminology else {
+                return Err(Problem::unsupported(
+                    code,
+                    &format!("':{m}' without a terminology service"),
+                ));
+            };
+            let mut tests = Vec::new();
+            for value in alternatives {
+                tests.extend(terminology_codes(terminology, code, m, value)?);
+            }
+            if tests.len() > MAX_TERMINOLOGY_CODES {
+                return Err(Problem::unsupported(
+                    code,
+                    &format!(
+                        "':{m}' over {} codes (at most {MAX_TERMINOLOGY_CODES})",
+                        tests.len()
+                    ),
+                ));
+            }
+            // No codes: nothing matches (`:not-in` then matches everything).
+            let matching = if tests.is_empty() {
+                Condition::Any(Vec::new())
+            } else {
+                matched(code, tests)
+            };
+            if m == "not-in" {
+                Condition::Not(Box::new(matching))
+            } else {
+                matching
+            }
         }
         (Kind::Date, None) => matched(code, each(&|v| date(code, v))?),
         (Kind::Number, None) => matched(
@@ -172,6 +200,49 @@ pub fn condition(
             ))
         }
     })
+}
+
+/// The most codes a terminology modifier (`:in`, `:below`…) may stand for in
+/// one search; beyond, the search is refused rather than made slow.
+const MAX_TERMINOLOGY_CODES: usize = 2_000;
+
+/// The token tests `:in`/`:not-in` (a value set's codes) or `:below`/`:above`
+/// (`system|code` and its descendants or ancestors) stand for.
+fn terminology_codes(
+    terminology: &Terminology,
+    code: &str,
+    modifier: &str,
+    value: &str,
+) -> Result<Vec<ValueTest>, Problem> {
+    let token = |system: &str, c: &str| ValueTest::Token {
+        system: Some(system.to_owned()),
+        code: Some(c.to_owned()),
+    };
+    if matches!(modifier, "in" | "not-in") {
+        let codes = terminology.codes_of(value).ok_or_else(|| {
+            Problem::value(
+                code,
+                &format!("the value set {value} is not known or cannot be expanded"),
+            )
+        })?;
+        return Ok(codes.iter().map(|(s, c)| token(s, c)).collect());
+    }
+    let parts = split_escaped(value, '|');
+    let [system, concept] = parts.as_slice() else {
+        return Err(Problem::value(
+            code,
+            &format!("':{modifier}' takes system|code"),
+        ));
+    };
+    let codes = terminology
+        .hierarchy(system, concept, modifier == "below")
+        .ok_or_else(|| {
+            Problem::value(
+                code,
+                &format!("{system}|{concept} is not a code of a code system held here"),
+            )
+        })?;
+    Ok(codes.iter().map(|c| token(system, c)).collect())
 }
 
 /// `system|code`, `|code` (no system), `system|` (any code) or `code`.
