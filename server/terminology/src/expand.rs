@@ -523,22 +523,53 @@ fn system_part(
     }
     options.versions.check(&cs)?;
     out.use_code_system(&cs);
+    let language = options
+        .display_language
+        .as_deref()
+        .and_then(crate::first_language);
     let entry = |index: usize, display: Option<&str>| {
         let concept = &cs.concepts[index];
+        let display = display
+            .map(str::to_owned)
+            .or_else(|| cs.display_in(index, language));
+        // A display taken from a designation leaves the designations; the
+        // code system's own display joins them, in its language.
+        let mut designations = Vec::new();
+        if let (Some(own), Some(shown)) = (&concept.display, &display) {
+            if own != shown {
+                designations.push(Designation {
+                    language: cs.language.clone(),
+                    use_: Some(json!({
+                        "system": "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra",
+                        "code": "preferredForLanguage",
+                        "display": "Preferred For Language"
+                    })),
+                    value: own.clone(),
+                });
+            }
+        }
+        designations.extend(
+            concept
+                .designations
+                .iter()
+                .filter(|d| {
+                    Some(&d.value) != display.as_ref()
+                        || !d
+                            .language
+                            .as_deref()
+                            .zip(language)
+                            .is_some_and(|(have, wanted)| have.eq_ignore_ascii_case(wanted))
+                })
+                .cloned(),
+        );
         Entry {
             system: cs.url.clone(),
             version: cs.version.clone(),
             code: concept.code.clone(),
-            display: display.map(str::to_owned).or_else(|| {
-                let language = options
-                    .display_language
-                    .as_deref()
-                    .and_then(crate::first_language);
-                cs.display_in(index, language)
-            }),
+            display,
             inactive: concept.inactive,
             abstract_: concept.abstract_,
-            designations: concept.designations.clone(),
+            designations,
             properties: concept.properties.clone(),
         }
     };
