@@ -87,6 +87,9 @@ pub struct Options {
     pub properties: Vec<String>,
     /// Whether the answer carries the value set's whole definition (`includeDefinition`).
     pub include_definition: bool,
+    /// Which designations to return (`designation`: `urn:ietf:bcp:47|es` for a
+    /// language, `system|code` for a use); all without any.
+    pub designations: Vec<String>,
     /// Code system versions the request pins.
     pub versions: SystemVersions,
     /// The most codes an expansion may hold before it is refused as too costly.
@@ -875,9 +878,23 @@ fn entry_json(entry: &Entry, options: &Options, with_version: bool) -> Value {
     if entry.inactive {
         item["inactive"] = json!(true);
     }
-    if options.include_designations && !entry.designations.is_empty() {
-        item["designation"] = entry
-            .designations
+    let wanted = |d: &&Designation| {
+        options.designations.is_empty()
+            || options
+                .designations
+                .iter()
+                .any(|w| match w.split_once('|') {
+                    Some(("urn:ietf:bcp:47", language)) => d.language.as_deref() == Some(language),
+                    Some((system, code)) => d.use_.as_ref().is_some_and(|u| {
+                        u.get("system").and_then(Value::as_str) == Some(system)
+                            && u.get("code").and_then(Value::as_str) == Some(code)
+                    }),
+                    None => false,
+                })
+    };
+    let designations: Vec<&Designation> = entry.designations.iter().filter(wanted).collect();
+    if options.include_designations && !designations.is_empty() {
+        item["designation"] = designations
             .iter()
             .map(|d| {
                 let mut designation = json!({"value": d.value});

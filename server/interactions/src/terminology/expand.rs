@@ -13,7 +13,8 @@ const MAX_UNPAGED: usize = 100_000;
 
 /// Request parameters an expansion echoes in `expansion.parameter`, with the
 /// type a query-string value of each takes.
-const ECHOED: [(&str, &str); 10] = [
+const ECHOED: [(&str, &str); 11] = [
+    ("designation", "valueString"),
     ("excludeNested", "valueBoolean"),
     ("includeDesignations", "valueBoolean"),
     ("includeDefinition", "valueBoolean"),
@@ -51,6 +52,7 @@ pub(super) fn expand(context: &Context) -> Result<Value, TxError> {
         display_language,
         properties: inputs.texts("property").map(str::to_owned).collect(),
         include_definition: inputs.flag("includeDefinition").unwrap_or(false),
+        designations: inputs.texts("designation").map(str::to_owned).collect(),
         versions: inputs.system_versions(),
         limit: Some(MAX_UNPAGED),
         echo,
