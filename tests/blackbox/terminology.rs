@@ -117,7 +117,9 @@ db_test!(expansions_page_filter_and_answer_at_instance_level, |srv| {
         .cloned()
         .unwrap();
     assert_eq!(red["display"], "Rot");
-    assert_eq!(red["designation"][0]["value"], "Rot");
+    // Shown in German, the code system's own (English) display is a designation.
+    assert_eq!(red["designation"][0]["value"], "Red");
+    assert_eq!(red["designation"][0]["language"], "en");
 
     let filtered_vs = json!({"resourceType": "ValueSet", "status": "active", "compose": {"include": [
         {"system": system, "filter": [{"property": "concept", "op": "descendent-of", "value": "warm"}]}
@@ -358,3 +360,51 @@ db_test!(token_search_modifiers_ask_the_terminology, |srv| {
         .await;
     assert_eq!(status, 400);
 });
+
+/// The synthetic RF2 release writer the terminology crate's tests use.
+#[path = "../../server/terminology/tests/common/mod.rs"]
+mod synthetic_rf2;
+
+#[tokio::test]
+async fn a_snomed_release_is_imported_at_start_up() {
+    let db = crate::support::Database::fresh(crate::support::Backend::Sqlite);
+    let release = db.dir.join("snomed");
+    let spec = synthetic_rf2::Release {
+        concepts: 200,
+        branch_root: synthetic_rf2::concept_id(199),
+        branch: 3,
+    };
+    synthetic_rf2::write(&release, &spec).unwrap();
+    let srv = Server::start_with(&db, &["--snomed", release.to_str().unwrap()]);
+    let concept = synthetic_rf2::concept_id(7);
+    // The import runs in the background: wait for it.
+    let mut lookup = Value::Null;
+    for _ in 0..100 {
+        let (status, body) = get(
+            &srv,
+            &format!("CodeSystem/$lookup?system=http://snomed.info/sct&code={concept}"),
+        )
+        .await;
+        if status == 200 {
+            lookup = body;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(param(&lookup, "display"), "Concept 7", "{lookup}");
+    let (_, below) = get(
+        &srv,
+        &format!(
+            "ValueSet/$expand?url=http://snomed.info/sct?fhir_vs=isa/{}",
+            spec.branch_root
+        ),
+    )
+    .await;
+    assert_eq!(
+        below["expansion"]["total"],
+        1 + 9,
+        "the implicit is-a value set: the concept, 3 children and 6 leaves: {below}"
+    );
+    let (_, valid) = get(&srv, &format!("CodeSystem/$validate-code?url=http://snomed.info/sct&code={concept}&display=Concept%207")).await;
+    assert_eq!(param(&valid, "result"), true, "{valid}");
+}

@@ -59,6 +59,19 @@ impl Concept {
     }
 }
 
+/// What identifies a code system built by an importer.
+#[derive(Debug, Clone)]
+pub struct CodeSystemHeader {
+    /// Its canonical URL.
+    pub url: String,
+    /// Its version.
+    pub version: Option<String>,
+    /// Its name.
+    pub name: String,
+    /// The language of its displays.
+    pub language: Option<String>,
+}
+
 /// One version of a code system.
 #[derive(Debug, Clone)]
 pub struct CodeSystem {
@@ -213,6 +226,41 @@ impl CodeSystem {
             self.by_code.insert(self.key(code), index);
             self.read_concepts(concept.get("concept"), Some(index), aliases);
         }
+    }
+
+    /// A code system of `concepts` (their `parents` and `children` left
+    /// empty) with the hierarchy `links` (parent index, child index) states;
+    /// for importers of releases that are not FHIR resources.
+    pub fn from_concepts(
+        header: CodeSystemHeader,
+        concepts: Vec<Concept>,
+        links: &[(usize, usize)],
+    ) -> CodeSystem {
+        let mut system = CodeSystem {
+            url: header.url,
+            version: header.version,
+            name: Some(header.name),
+            title: None,
+            status: Some("active".into()),
+            experimental: false,
+            content: "complete".into(),
+            supplements: None,
+            case_sensitive: true,
+            language: header.language,
+            property_definitions: Vec::new(),
+            by_code: HashMap::with_capacity(concepts.len()),
+            concepts,
+            standards_status: None,
+            applied_supplements: Vec::new(),
+        };
+        for (index, concept) in system.concepts.iter().enumerate() {
+            system.by_code.insert(concept.code.clone(), index);
+        }
+        for &(parent, child) in links {
+            system.concepts[parent].children.push(child);
+            system.concepts[child].parents.push(parent);
+        }
+        system
     }
 
     /// Adds the hierarchy that `parent` and `child` properties state.

@@ -538,7 +538,9 @@ fn system_part(
         // A display taken from a designation leaves the designations; the
         // code system's own display joins them, in its language.
         let mut designations = Vec::new();
-        if let (Some(own), Some(shown)) = (&concept.display, &display) {
+        // Designations are copied only for answers that show or search them.
+        let wanted = options.include_designations || options.filter.is_some();
+        if let (true, Some(own), Some(shown)) = (wanted, &concept.display, &display) {
             if own != shown {
                 designations.push(Designation {
                     language: cs.language.clone(),
@@ -555,6 +557,7 @@ fn system_part(
             concept
                 .designations
                 .iter()
+                .filter(|_| wanted)
                 .filter(|d| {
                     Some(&d.value) != display.as_ref()
                         || !d
@@ -590,11 +593,23 @@ fn system_part(
         }
         return Ok(selected);
     }
-    let mut selected: Vec<usize> = (0..cs.concepts.len()).collect();
+    // The first filter's codes, narrowed by the others (all codes without filters).
+    let mut selected: Option<Vec<usize>> = None;
     for (n, filter) in filters.into_iter().enumerate() {
         let matching = apply_filter(&cs, filter).map_err(|e| e.under(&format!("filter[{n}]")))?;
-        selected.retain(|i| matching.contains(i));
+        selected = Some(match selected {
+            None => {
+                let mut first: Vec<usize> = matching.into_iter().collect();
+                first.sort_unstable();
+                first
+            }
+            Some(mut so_far) => {
+                so_far.retain(|i| matching.contains(i));
+                so_far
+            }
+        });
     }
+    let selected = selected.unwrap_or_else(|| (0..cs.concepts.len()).collect());
     Ok(selected.into_iter().map(|i| entry(i, None)).collect())
 }
 

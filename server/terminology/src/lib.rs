@@ -17,6 +17,7 @@ mod code_system;
 pub mod expand;
 pub mod lookup;
 mod outcome;
+pub mod rf2;
 pub mod subsumes;
 pub mod translate;
 pub mod validate;
@@ -27,7 +28,9 @@ use std::sync::{Arc, RwLock};
 use serde_json::Value;
 use tillit_model::{Deferred, Loader};
 
-pub use code_system::{first_language, language_matches, CodeSystem, Concept, Designation};
+pub use code_system::{
+    first_language, language_matches, CodeSystem, CodeSystemHeader, Concept, Designation,
+};
 pub use outcome::TxError;
 
 /// Every version of the CodeSystems and ValueSets held, by canonical URL.
@@ -133,6 +136,19 @@ impl Terminology {
             write(&self.expansions).clear();
         }
         added
+    }
+
+    /// Adds a code system an importer built (SNOMED CT from RF2), beside any
+    /// other version of it.
+    pub fn add_code_system(&self, system: CodeSystem) {
+        self.loaded();
+        let mut store = write(&self.store);
+        let versions = store.code_systems.entry(system.url.clone()).or_default();
+        versions.retain(|v| v.version != system.version);
+        versions.push(Arc::new(system));
+        drop(store);
+        write(&self.members).clear();
+        write(&self.expansions).clear();
     }
 
     /// Whether a CodeSystem or ValueSet with this canonical URL is held.
@@ -299,7 +315,13 @@ impl Scope<'_> {
         if !cacheable {
             return expand::compose_value_set(self, value_set, options).map(Arc::new);
         }
-        let key = expand::canonical_of(value_set);
+        // Designations are composed only when the request shows or searches them.
+        let designations = options.include_designations || options.filter.is_some();
+        let key = format!(
+            "{}{}",
+            expand::canonical_of(value_set),
+            if designations { "#designations" } else { "" }
+        );
         if let Some(known) = read(&self.base.expansions).get(&key) {
             return Ok(known.clone());
         }
@@ -392,6 +414,7 @@ impl Scope<'_> {
             .get(url)
             .and_then(pick)
             .or_else(|| read(&self.base.store).value_sets.get(url).and_then(pick))
+            .or_else(|| implicit_value_set(url).map(Arc::new))
     }
 
     /// The ConceptMaps to translate with: the latest version of `url` (or of
@@ -453,6 +476,27 @@ impl Scope<'_> {
             .cloned()
             .collect()
     }
+}
+
+/// The value sets SNOMED CT defines by URL: `http://snomed.info/sct?fhir_vs`
+/// (every concept) and `…?fhir_vs=isa/{id}` (a concept and its descendants).
+/// <https://hl7.org/fhir/R4/snomedct.html#implicit>
+fn implicit_value_set(url: &str) -> Option<Value> {
+    let query = url.strip_prefix(&format!("{}?fhir_vs", rf2::SNOMED))?;
+    let include = match query {
+        "" => serde_json::json!({"system": rf2::SNOMED}),
+        _ => {
+            let concept = query.strip_prefix("=isa/")?;
+            serde_json::json!({"system": rf2::SNOMED, "filter": [
+                {"property": "concept", "op": "is-a", "value": concept}]})
+        }
+    };
+    Some(serde_json::json!({
+        "resourceType": "ValueSet",
+        "url": url,
+        "status": "active",
+        "compose": {"include": [include]},
+    }))
 }
 
 /// The version among `versions` that `wanted` names (exactly, or by an `x`

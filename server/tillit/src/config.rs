@@ -51,6 +51,10 @@ pub struct Flags {
     /// [env: TILLIT_REQUIRE_PROFILES]
     #[arg(long, global = true, value_delimiter = ',')]
     require_profiles: Option<Vec<String>>,
+    /// A SNOMED CT RF2 release folder (snapshot files), imported in the background at start-up
+    /// [env: TILLIT_SNOMED]
+    #[arg(long, global = true)]
+    snomed: Option<PathBuf>,
 }
 
 /// The same settings as read from a TOML file.
@@ -69,6 +73,7 @@ struct FileSettings {
     packages: Option<Vec<PathBuf>>,
     validate_writes: Option<String>,
     require_profiles: Option<Vec<String>>,
+    snomed: Option<PathBuf>,
 }
 
 /// The resolved configuration.
@@ -97,6 +102,8 @@ pub struct Config {
     pub packages: Vec<PathBuf>,
     /// What writes are validated against beyond the base structure.
     pub write_policy: WritePolicy,
+    /// A SNOMED CT RF2 release to import at start-up.
+    pub snomed: Option<PathBuf>,
 }
 
 /// Why the configuration cannot be used.
@@ -215,6 +222,11 @@ impl Config {
             json_logs: log_format == "json",
             packages: pick(flags.packages.clone(), env_packages, file.packages).unwrap_or_default(),
             write_policy,
+            snomed: pick(
+                flags.snomed.clone(),
+                env("TILLIT_SNOMED").map(PathBuf::from),
+                file.snomed,
+            ),
         })
     }
 }

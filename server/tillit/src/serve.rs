@@ -19,6 +19,28 @@ pub async fn serve(
     }
     let metrics = install_metrics();
     let mut repo = startup::repository(config).await?;
+    if let (Some(folder), Some(terminology)) =
+        (config.snomed.clone(), repo.validation.terminology.clone())
+    {
+        // Seconds of work for a full release: the server answers meanwhile,
+        // and SNOMED CT codes once it is in.
+        tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            match tillit_terminology::rf2::import(&folder) {
+                Ok(snomed) => {
+                    let (concepts, version) = (snomed.concepts.len(), snomed.version.clone());
+                    terminology.add_code_system(snomed);
+                    tracing::info!(
+                        concepts,
+                        version,
+                        seconds = started.elapsed().as_secs_f64(),
+                        "SNOMED CT imported"
+                    );
+                }
+                Err(error) => tracing::error!(%error, "SNOMED CT could not be imported"),
+            }
+        });
+    }
     let text = tillit_interactions::text::TextIndex::open(Some(&config.data_dir.join("fulltext")))
         .map_err(|e| startup::StartupError::Other(format!("full-text index: {e}")))?;
     let text = std::sync::Arc::new(text);
