@@ -366,7 +366,7 @@ db_test!(token_search_modifiers_ask_the_terminology, |srv| {
 mod synthetic_rf2;
 
 #[tokio::test]
-async fn a_snomed_release_is_imported_at_start_up() {
+async fn snomed_and_loinc_releases_are_imported_at_start_up() {
     let db = crate::support::Database::fresh(crate::support::Backend::Sqlite);
     let release = db.dir.join("snomed");
     let spec = synthetic_rf2::Release {
@@ -375,22 +375,29 @@ async fn a_snomed_release_is_imported_at_start_up() {
         branch: 3,
     };
     synthetic_rf2::write(&release, &spec).unwrap();
-    let srv = Server::start_with(&db, &["--snomed", release.to_str().unwrap()]);
+    let loinc = db.dir.join("Loinc_2.80/Loinc.csv");
+    std::fs::create_dir_all(loinc.parent().unwrap()).unwrap();
+    std::fs::write(
+        &loinc,
+        "\"LOINC_NUM\",\"COMPONENT\",\"STATUS\",\"SHORTNAME\",\"LONG_COMMON_NAME\"\n\"8310-5\",\"Body temperature\",\"ACTIVE\",\"Body temperature\",\"Body temperature\"\n",
+    )
+    .unwrap();
+    let srv = Server::start_with(
+        &db,
+        &[
+            "--snomed",
+            release.to_str().unwrap(),
+            "--loinc",
+            loinc.to_str().unwrap(),
+        ],
+    );
     let concept = synthetic_rf2::concept_id(7);
-    // The import runs in the background: wait for it.
-    let mut lookup = Value::Null;
-    for _ in 0..100 {
-        let (status, body) = get(
-            &srv,
-            &format!("CodeSystem/$lookup?system=http://snomed.info/sct&code={concept}"),
-        )
-        .await;
-        if status == 200 {
-            lookup = body;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    // The imports run in the background: wait for them.
+    let lookup = eventually(
+        &srv,
+        &format!("CodeSystem/$lookup?system=http://snomed.info/sct&code={concept}"),
+    )
+    .await;
     assert_eq!(param(&lookup, "display"), "Concept 7", "{lookup}");
     let (_, below) = get(
         &srv,
@@ -407,4 +414,22 @@ async fn a_snomed_release_is_imported_at_start_up() {
     );
     let (_, valid) = get(&srv, &format!("CodeSystem/$validate-code?url=http://snomed.info/sct&code={concept}&display=Concept%207")).await;
     assert_eq!(param(&valid, "result"), true, "{valid}");
+    let temperature = eventually(
+        &srv,
+        "CodeSystem/$lookup?system=http://loinc.org&code=8310-5",
+    )
+    .await;
+    assert_eq!(param(&temperature, "version"), "2.80");
+}
+
+/// The answer of GET `path` once it is 200 (within ten seconds).
+async fn eventually(srv: &Server, path: &str) -> Value {
+    for _ in 0..100 {
+        let (status, body) = get(srv, path).await;
+        if status == 200 {
+            return body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("GET {path} never answered 200");
 }

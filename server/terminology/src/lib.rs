@@ -15,6 +15,7 @@
 
 mod code_system;
 pub mod expand;
+pub mod loinc;
 pub mod lookup;
 mod outcome;
 pub mod rf2;

@@ -55,6 +55,9 @@ pub struct Flags {
     /// [env: TILLIT_SNOMED]
     #[arg(long, global = true)]
     snomed: Option<PathBuf>,
+    /// LOINC's table (`Loinc.csv` of a release), imported in the background at start-up [env: TILLIT_LOINC]
+    #[arg(long, global = true)]
+    loinc: Option<PathBuf>,
 }
 
 /// The same settings as read from a TOML file.
@@ -74,6 +77,7 @@ struct FileSettings {
     validate_writes: Option<String>,
     require_profiles: Option<Vec<String>>,
     snomed: Option<PathBuf>,
+    loinc: Option<PathBuf>,
 }
 
 /// The resolved configuration.
@@ -104,6 +108,8 @@ pub struct Config {
     pub write_policy: WritePolicy,
     /// A SNOMED CT RF2 release to import at start-up.
     pub snomed: Option<PathBuf>,
+    /// LOINC's table to import at start-up.
+    pub loinc: Option<PathBuf>,
 }
 
 /// Why the configuration cannot be used.
@@ -226,6 +232,11 @@ impl Config {
                 flags.snomed.clone(),
                 env("TILLIT_SNOMED").map(PathBuf::from),
                 file.snomed,
+            ),
+            loinc: pick(
+                flags.loinc.clone(),
+                env("TILLIT_LOINC").map(PathBuf::from),
+                file.loinc,
             ),
         })
     }

@@ -19,27 +19,8 @@ pub async fn serve(
     }
     let metrics = install_metrics();
     let mut repo = startup::repository(config).await?;
-    if let (Some(folder), Some(terminology)) =
-        (config.snomed.clone(), repo.validation.terminology.clone())
-    {
-        // Seconds of work for a full release: the server answers meanwhile,
-        // and SNOMED CT codes once it is in.
-        tokio::task::spawn_blocking(move || {
-            let started = std::time::Instant::now();
-            match tillit_terminology::rf2::import(&folder) {
-                Ok(snomed) => {
-                    let (concepts, version) = (snomed.concepts.len(), snomed.version.clone());
-                    terminology.add_code_system(snomed);
-                    tracing::info!(
-                        concepts,
-                        version,
-                        seconds = started.elapsed().as_secs_f64(),
-                        "SNOMED CT imported"
-                    );
-                }
-                Err(error) => tracing::error!(%error, "SNOMED CT could not be imported"),
-            }
-        });
+    if let Some(terminology) = repo.validation.terminology.clone() {
+        import_code_systems(config, &terminology);
     }
     let text = tillit_interactions::text::TextIndex::open(Some(&config.data_dir.join("fulltext")))
         .map_err(|e| startup::StartupError::Other(format!("full-text index: {e}")))?;
@@ -71,6 +52,58 @@ pub async fn serve(
     tracing::info!("in-flight requests finished; closing the database");
     repo.store.close().await;
     Ok(())
+}
+
+/// Imports the code systems the configuration names from their releases
+/// (SNOMED CT, LOINC) in the background: seconds of work for a full
+/// release, during which the server answers, with the codes once they are in.
+fn import_code_systems(
+    config: &Config,
+    terminology: &std::sync::Arc<tillit_terminology::Terminology>,
+) {
+    type Import = Box<dyn FnOnce() -> Result<tillit_terminology::CodeSystem, String> + Send>;
+    let mut imports: Vec<(&str, Import)> = Vec::new();
+    if let Some(folder) = config.snomed.clone() {
+        imports.push((
+            "SNOMED CT",
+            Box::new(move || tillit_terminology::rf2::import(&folder).map_err(|e| e.to_string())),
+        ));
+    }
+    if let Some(table) = config.loinc.clone() {
+        imports.push((
+            "LOINC",
+            Box::new(move || {
+                // A release folder is named after its version (`Loinc_2.80`).
+                let version = table
+                    .ancestors()
+                    .filter_map(|p| p.file_name()?.to_str()?.strip_prefix("Loinc_"))
+                    .next()
+                    .map(str::to_owned);
+                tillit_terminology::loinc::import(&table, version.as_deref())
+                    .map_err(|e| e.to_string())
+            }),
+        ));
+    }
+    for (name, import) in imports {
+        let terminology = terminology.clone();
+        tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            match import() {
+                Ok(system) => {
+                    let (concepts, version) = (system.concepts.len(), system.version.clone());
+                    terminology.add_code_system(system);
+                    tracing::info!(
+                        code_system = name,
+                        concepts,
+                        version,
+                        seconds = started.elapsed().as_secs_f64(),
+                        "code system imported"
+                    );
+                }
+                Err(error) => tracing::error!(code_system = name, %error, "could not be imported"),
+            }
+        });
+    }
 }
 
 async fn shutdown_signal() {
