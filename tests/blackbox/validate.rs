@@ -420,7 +420,12 @@ db_test!(
             .await
             .unwrap();
         assert_eq!(page.status(), 200);
-        assert!(page.text().await.unwrap().contains("CanonicalTest"));
+        let html = page.text().await.unwrap();
+        assert!(html.contains("CanonicalTest"));
+        assert!(
+            html.contains("<h2>Expansion</h2><p>1 codes") && html.contains("<code>a</code>"),
+            "the page lists the expansion: {html}"
+        );
         // Types without canonical URLs, and URLs nothing has, still miss.
         assert_eq!(srv.get(&format!("ValueSet/{name}x")).await.status(), 404);
         assert_eq!(srv.get(&format!("Patient/{name}")).await.status(), 404);

@@ -17,8 +17,12 @@ pub fn has_page(resource_type: &str) -> bool {
     )
 }
 
-/// The page of `resource`, a StructureDefinition, ValueSet or CodeSystem.
-pub fn render(resource: &Value) -> String {
+/// How many codes of a value set's expansion its page lists.
+pub const EXPANSION_ROWS: usize = 1_000;
+
+/// The page of `resource`, a StructureDefinition, ValueSet or CodeSystem; a
+/// value set's page shows `expansion` (the ValueSet expanded, or why it cannot be).
+pub fn render(resource: &Value, expansion: Option<&Result<Value, String>>) -> String {
     let text = |key: &str| {
         resource
             .get(key)
@@ -43,7 +47,12 @@ pub fn render(resource: &Value) -> String {
     );
     match text("resourceType") {
         "StructureDefinition" => structure(resource, &mut page),
-        "ValueSet" => value_set(resource, &mut page),
+        "ValueSet" => {
+            value_set(resource, &mut page);
+            if let Some(expansion) = expansion {
+                expanded(expansion, &mut page);
+            }
+        }
         _ => code_system(resource, &mut page),
     }
     page.push_str("<p class=\"json\">The same URL answers <code>Accept: application/fhir+json</code> with the resource itself.</p></body></html>");
@@ -273,6 +282,48 @@ fn value_set(value_set: &Value, page: &mut String) {
     }
 }
 
+/// A value set's codes, as its expansion lists them (the first ones only of a long one).
+fn expanded(expansion: &Result<Value, String>, page: &mut String) {
+    let expanded = match expansion {
+        Ok(expanded) => expanded,
+        Err(why) => {
+            let _ = write!(
+                page,
+                "<h2>Expansion</h2><p>Not expanded: {}</p>",
+                escape(why)
+            );
+            return;
+        }
+    };
+    let total = expanded
+        .pointer("/expansion/total")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    let rows = expanded
+        .pointer("/expansion/contains")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let _ = write!(page, "<h2>Expansion</h2><p>{total} codes");
+    if (rows.len() as u64) < total {
+        let _ = write!(page, "; the first {} are listed", rows.len());
+    }
+    page.push_str(
+        ".</p><table><thead><tr><th>Code</th><th>Display</th><th>System</th></tr></thead><tbody>",
+    );
+    for row in rows {
+        let text = |key: &str| escape(row.get(key).and_then(Value::as_str).unwrap_or_default());
+        let _ = write!(
+            page,
+            "<tr><td><code>{}</code></td><td>{}</td><td><code>{}</code></td></tr>",
+            text("code"),
+            text("display"),
+            text("system")
+        );
+    }
+    page.push_str("</tbody></table>");
+}
+
 /// A code system's codes, nested concepts indented.
 fn code_system(code_system: &Value, page: &mut String) {
     page.push_str(
@@ -327,10 +378,23 @@ mod tests {
                 {"id": "Patient.name", "path": "Patient.name", "min": 1, "max": "*", "type": [{"code": "HumanName"}],
                  "constraint": [{"key": "pat-1", "human": "a \"name\""}]},
                 {"id": "Patient.identifier:fnr", "path": "Patient.identifier", "min": 0, "max": "1"}]}});
-        let page = render(&definition);
+        let page = render(&definition, None);
         assert!(!page.contains("<script>x"), "escaped");
         assert!(page.contains("&lt;script&gt;"));
         assert!(page.contains("1..*") && page.contains("HumanName") && page.contains("pat-1"));
         assert!(page.contains("slice fnr"));
+    }
+
+    #[test]
+    fn value_set_pages_list_the_expansion_or_say_why_not() {
+        let value_set = json!({"resourceType": "ValueSet", "name": "Colours", "url": "http://x/vs",
+            "compose": {"include": [{"system": "http://x/cs"}]}});
+        let expanded = json!({"expansion": {"total": 2, "contains": [
+            {"system": "http://x/cs", "code": "red", "display": "Red <b>"}]}});
+        let page = render(&value_set, Some(&Ok(expanded)));
+        assert!(page.contains("2 codes; the first 1 are listed"));
+        assert!(page.contains("<code>red</code>") && page.contains("Red &lt;b&gt;"));
+        let page = render(&value_set, Some(&Err("unknown system".into())));
+        assert!(page.contains("Not expanded: unknown system"));
     }
 }

@@ -574,7 +574,13 @@ async fn instance_read(
             .as_deref()
             .and_then(|c| serde_json::from_str(c).ok())
             .unwrap_or_default();
-        let mut response = pages::render(&resource).into_response();
+        // A value set's page shows the start of its expansion.
+        let expansion = if key.resource_type == "ValueSet" {
+            Some(terminology::expansion_preview(&app.repo, &resource, pages::EXPANSION_ROWS).await)
+        } else {
+            None
+        };
+        let mut response = pages::render(&resource, expansion.as_ref()).into_response();
         response.headers_mut().insert(
             axum::http::header::CONTENT_TYPE,
             axum::http::HeaderValue::from_static("text/html; charset=utf-8"),

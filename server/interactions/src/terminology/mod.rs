@@ -51,6 +51,31 @@ pub fn is_terminology_operation(resource_type: &str, operation: &str) -> bool {
     )
 }
 
+/// The first `count` codes of `value_set`'s expansion (a ValueSet with its
+/// `expansion`), for its page; why not when it cannot be expanded.
+pub async fn expansion_preview(
+    repo: &Repository,
+    value_set: &Value,
+    count: usize,
+) -> Result<Value, String> {
+    let Some(terminology) = repo.validation.terminology.clone() else {
+        return Err("this server runs without a terminology service".into());
+    };
+    repo.ensure_stored_definitions()
+        .await
+        .map_err(|e| e.to_string())?;
+    let scope = terminology.scope(std::slice::from_ref(value_set));
+    let options = tillit_terminology::expand::Options {
+        count: Some(count),
+        ..Default::default()
+    };
+    let expansion = tillit_terminology::expand::expand(&scope, value_set, &options)
+        .map_err(|e| e.to_string())?;
+    Ok(tillit_terminology::expand::to_value_set(
+        value_set, &expansion, &options, false,
+    ))
+}
+
 /// Runs a terminology operation; the resource it answers with.
 pub async fn run(repo: &Repository, request: &Request<'_>) -> Result<Value, Error> {
     let Some(terminology) = repo.validation.terminology.clone() else {
