@@ -203,6 +203,25 @@ db_test!(
             "one coding is enough: {concept}"
         );
         assert_eq!(param(&concept, "code"), "blue");
+
+        // Grammars: MIME types and language tags are valid when well formed.
+        let mime = "ValueSet/$validate-code?url=http://hl7.org/fhir/ValueSet/mimetypes&system=urn:ietf:bcp:13";
+        let (_, json) = get(srv, &format!("{mime}&code=application/fhir%2Bjson")).await;
+        assert_eq!(param(&json, "result"), true, "{json}");
+        let (_, banana) = get(srv, &format!("{mime}&code=banana")).await;
+        assert_eq!(param(&banana, "result"), false);
+        let (_, norwegian) = get(
+            srv,
+            "CodeSystem/$validate-code?url=urn:ietf:bcp:47&code=nb-NO",
+        )
+        .await;
+        assert_eq!(param(&norwegian, "result"), true, "{norwegian}");
+        let (status, _) = get(
+            srv,
+            "ValueSet/$expand?url=http://hl7.org/fhir/ValueSet/mimetypes",
+        )
+        .await;
+        assert_eq!(status, 422, "a grammar cannot be listed");
     }
 );
 

@@ -140,6 +140,9 @@ pub struct Expansion {
     pub notes: Vec<(&'static str, String)>,
     /// The codes held, by system, for membership questions.
     index: HashMap<String, HashSet<String>>,
+    /// Grammar code systems included whole (BCP-47, MIME types): every
+    /// well-formed code is in, and the expansion cannot be listed.
+    pub open_systems: Vec<String>,
 }
 
 impl Expansion {
@@ -148,6 +151,23 @@ impl Expansion {
         self.index
             .get(system)
             .is_some_and(|codes| codes.contains(code))
+            || (self.open_systems.iter().any(|s| s == system)
+                && crate::grammar::accepts(system, code))
+    }
+
+    /// An error when the expansion cannot be listed (it includes a grammar whole).
+    pub fn listable(&self) -> Result<(), TxError> {
+        match self.open_systems.first() {
+            None => Ok(()),
+            Some(system) => Err(TxError::unprocessable(
+                "too-costly",
+                "too-costly",
+                format!(
+                    "The value set includes every code of {system}, a grammar rather than a list, so it cannot be expanded"
+                ),
+            )
+            .id("VALUESET_TOO_COSTLY")),
+        }
     }
 
     fn reindex(&mut self) {
@@ -451,6 +471,11 @@ fn part(
         for (name, canonical) in theirs.notes {
             out.note(name, &canonical);
         }
+        for system in theirs.open_systems {
+            if !out.open_systems.contains(&system) {
+                out.open_systems.push(system);
+            }
+        }
         entries = Some(match entries {
             None => theirs.entries,
             Some(mine) => {
@@ -480,6 +505,12 @@ fn system_part(
     let version = options.versions.choose(system, stated);
     let concepts: Vec<&Value> = array(include, "concept").collect();
     let filters: Vec<&Value> = array(include, "filter").collect();
+    if crate::grammar::is_grammar(system) && concepts.is_empty() {
+        if !out.open_systems.iter().any(|s| s == system) {
+            out.open_systems.push(system.to_owned());
+        }
+        return Ok(Vec::new());
+    }
     let Some(cs) = scope.code_system(system, version.as_deref()) else {
         if !concepts.is_empty() && filters.is_empty() && version.is_none() {
             // Codes of a system we do not hold, listed by the value set itself.

@@ -15,6 +15,7 @@
 
 mod code_system;
 pub mod expand;
+pub mod grammar;
 pub mod loinc;
 pub mod lookup;
 mod outcome;
@@ -226,7 +227,13 @@ impl Terminology {
                         .and_then(|cs| cs.concept(code).map(|c| c.code.clone()))
                         .is_some_and(|c| members.contains(system, &c))
             }
-            None => members.entries.iter().any(|e| e.code == code),
+            None => {
+                members.entries.iter().any(|e| e.code == code)
+                    || members
+                        .open_systems
+                        .iter()
+                        .any(|s| grammar::accepts(s, code))
+            }
         };
         Some(found)
     }

@@ -429,6 +429,45 @@ fn check(
             .at(at(path, "system")),
         );
     }
+    // Grammars (language tags, MIME types): a code is whatever is well formed.
+    if crate::grammar::is_grammar(&system) {
+        if crate::grammar::accepts(&system, code) {
+            out.found = true;
+            out.member = members.is_none_or(|m| m.contains(&system, code));
+            out.valid = out.member || vs_name.is_none();
+            if let (false, Some(vs)) = (out.member, vs_name) {
+                out.issues.push(not_in_vs(
+                    Some(&system),
+                    code,
+                    coding.display.as_deref(),
+                    vs,
+                    path,
+                    in_cc,
+                ));
+            }
+        } else {
+            out.issues.push(
+                TxIssue::error(
+                    "code-invalid",
+                    "invalid-code",
+                    format!("Unknown code '{code}' in the CodeSystem '{system}'"),
+                )
+                .id("Unknown_Code_in")
+                .at(at(path, "code")),
+            );
+            if let Some(vs) = vs_name {
+                out.issues.push(not_in_vs(
+                    Some(&system),
+                    code,
+                    coding.display.as_deref(),
+                    vs,
+                    path,
+                    in_cc,
+                ));
+            }
+        }
+        return out;
+    }
     // One include of the system: its version, the request's version
     // parameters and the coding's version decide together.
     let pinned: Vec<&Option<String>> = judged

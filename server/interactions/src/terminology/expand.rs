@@ -58,6 +58,7 @@ pub(super) fn expand(context: &Context) -> Result<Value, TxError> {
         echo,
     };
     let expansion = engine::expand(&scope, &value_set, &options)?;
+    expansion.listable()?;
     let with_offset = offset.is_some();
     Ok(engine::to_value_set(
         &value_set,

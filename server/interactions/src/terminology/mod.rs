@@ -71,6 +71,7 @@ pub async fn expansion_preview(
     };
     let expansion = tillit_terminology::expand::expand(&scope, value_set, &options)
         .map_err(|e| e.to_string())?;
+    expansion.listable().map_err(|e| e.to_string())?;
     Ok(tillit_terminology::expand::to_value_set(
         value_set, &expansion, &options, false,
     ))
