@@ -453,8 +453,9 @@ fn part(
             ))
             .id("Unable_to_resolve_value_Set_"));
         };
+        // A contained value set is part of this one, not another used.
         let used = canonical_of(&other);
-        if !out.used_value_sets.contains(&used) {
+        if !url.starts_with('#') && !out.used_value_sets.contains(&used) {
             out.used_value_sets.push(used);
         }
         let theirs = compose(scope, &other, options, stack)?;

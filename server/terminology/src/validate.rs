@@ -286,7 +286,12 @@ pub fn validate_code(
     let errors = issues.iter().filter(|i| i.severity == "error").count();
     let mut message: Vec<&str> = issues
         .iter()
-        .filter(|i| i.severity == "error" || (i.severity == "warning" && i.tx_code != "vs-invalid"))
+        .filter(|i| {
+            i.severity == "error"
+                || (i.severity == "warning"
+                    && i.tx_code != "vs-invalid"
+                    && i.message_id != Some("UNKNOWN_CODE_IN_FRAGMENT"))
+        })
         .map(|i| i.text.as_str())
         .collect();
     if message.is_empty() {
@@ -626,7 +631,8 @@ fn check(
                 ));
             }
         }
-        out.valid = fragment && vs_name.is_none();
+        // A code a fragment lacks may be valid: not an error, in the value set or not.
+        out.valid = fragment;
         return out;
     };
     let concept = &cs.concepts[index];
