@@ -173,6 +173,9 @@ pub fn validate_code(
             vs_name: judged_vs,
             in_value_set: value_set.is_some(),
             includes: &includes,
+            active_only: value_set
+                .and_then(|vs| vs.pointer("/compose/inactive"))
+                .is_some_and(|inactive| inactive == &Value::Bool(false)),
         };
         let mut result = check(scope, &context, request, coding, &path);
         if let Some(problem) = &problem {
@@ -249,7 +252,7 @@ pub fn validate_code(
         parameters.push(json!({"name": "codeableConcept", "valueCodeableConcept": cc}));
     }
     if let Some(chosen) = chosen {
-        if request.form != Form::CodeableConcept || valid_index.is_some() || chosen.found {
+        if request.form != Form::CodeableConcept || valid_index.is_some() || chosen.member {
             if let Some(code) = &chosen.code {
                 parameters.push(json!({"name": "code", "valueCode": code}));
             }
@@ -336,6 +339,8 @@ struct Judged<'a> {
     vs_name: Option<&'a str>,
     /// Whether a value set is asked about (even one that cannot be expanded).
     in_value_set: bool,
+    /// Whether the value set leaves inactive codes out (`compose.inactive` false).
+    active_only: bool,
     includes: &'a [(String, Option<String>)],
 }
 
@@ -704,7 +709,7 @@ fn check(
             .id("INACTIVE_CONCEPT_FOUND")
             .at(path_or(path, "code")),
         );
-        if request.active_only {
+        if request.active_only || judged.active_only {
             // Not active is not in the value set, for this request.
             out.issues.push(
                 TxIssue::error(
