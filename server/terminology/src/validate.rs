@@ -156,6 +156,41 @@ pub fn validate_code(
             ))
         })
         .collect();
+    // Concepts the value set lists as deprecated (in it, not in their system).
+    let deprecated: Vec<(String, String)> = value_set
+        .and_then(|vs| vs.pointer("/compose/include"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .flat_map(|include| {
+            let system = include.get("system").and_then(Value::as_str).unwrap_or_default();
+            include
+                .get("concept")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|concept| {
+                    concept
+                        .get("extension")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .any(|e| match e.get("url").and_then(Value::as_str) {
+                            Some("http://hl7.org/fhir/StructureDefinition/valueset-deprecated") => {
+                                e.get("valueCode").and_then(Value::as_str) == Some("true")
+                                    || e.get("valueBoolean") == Some(&Value::Bool(true))
+                            }
+                            Some("http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status") => {
+                                e.get("valueCode").and_then(Value::as_str) == Some("deprecated")
+                            }
+                            _ => false,
+                        })
+                })
+                .filter_map(move |concept| {
+                    Some((system.to_owned(), concept.get("code")?.as_str()?.to_owned()))
+                })
+        })
+        .collect();
     let mut results: Vec<Checked> = Vec::new();
     for (n, coding) in request.codings.iter().enumerate() {
         let path = match request.form {
@@ -173,6 +208,7 @@ pub fn validate_code(
             vs_name: judged_vs,
             in_value_set: value_set.is_some(),
             includes: &includes,
+            deprecated: &deprecated,
             active_only: value_set
                 .and_then(|vs| vs.pointer("/compose/inactive"))
                 .is_some_and(|inactive| inactive == &Value::Bool(false)),
@@ -293,7 +329,10 @@ pub fn validate_code(
             i.severity == "error"
                 || (i.severity == "warning"
                     && i.tx_code != "vs-invalid"
-                    && i.message_id != Some("UNKNOWN_CODE_IN_FRAGMENT"))
+                    && !matches!(
+                        i.message_id,
+                        Some("UNKNOWN_CODE_IN_FRAGMENT" | "CONCEPT_DEPRECATED_IN_VALUESET")
+                    ))
         })
         .map(|i| i.text.as_str())
         .collect();
@@ -341,6 +380,8 @@ struct Judged<'a> {
     in_value_set: bool,
     /// Whether the value set leaves inactive codes out (`compose.inactive` false).
     active_only: bool,
+    /// The (system, code)s the value set marks deprecated.
+    deprecated: &'a [(String, String)],
     includes: &'a [(String, Option<String>)],
 }
 
@@ -669,6 +710,25 @@ fn check(
     if let (Some(members), Some(vs)) = (members, vs_name) {
         let member = members.contains(&system, &concept.code);
         out.member = member;
+        if member
+            && judged
+                .deprecated
+                .iter()
+                .any(|(s, c)| *s == system && *c == concept.code)
+        {
+            out.issues.push(
+                TxIssue::warning(
+                    "business-rule",
+                    "code-comment",
+                    format!(
+                        "The presence of the concept '{}' in the system '{system}' in the value set {vs} is marked with a status of deprecated and its use should be reviewed",
+                        concept.code
+                    ),
+                )
+                .id("CONCEPT_DEPRECATED_IN_VALUESET")
+                .at(at(path, "code")),
+            );
+        }
         if !member {
             out.issues.push(not_in_vs(
                 Some(&system),
