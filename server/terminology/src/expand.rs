@@ -143,6 +143,8 @@ pub struct Expansion {
     /// Grammar code systems included whole (BCP-47, MIME types): every
     /// well-formed code is in, and the expansion cannot be listed.
     pub open_systems: Vec<String>,
+    /// The URIs of the concept properties of the code systems used, by code.
+    pub property_uris: HashMap<String, String>,
 }
 
 impl Expansion {
@@ -199,6 +201,13 @@ impl Expansion {
         }
         for supplement in &cs.applied_supplements {
             self.note("used-supplement", supplement);
+        }
+        for (code, uri, _) in &cs.property_definitions {
+            if let Some(uri) = uri {
+                self.property_uris
+                    .entry(code.clone())
+                    .or_insert_with(|| uri.clone());
+            }
         }
         self.used_code_systems.push(url);
     }
@@ -904,6 +913,33 @@ pub fn to_value_set(
     if !parameters.is_empty() {
         result["parameter"] = Value::Array(parameters);
     }
+    // The properties shown, declared with their URIs.
+    let mut declared: Vec<&str> = Vec::new();
+    for entry in &expansion.entries {
+        for (code, _) in shown_properties(entry, options) {
+            if !declared.contains(&code) {
+                declared.push(code);
+            }
+        }
+    }
+    let declarations: Vec<Value> = declared
+        .iter()
+        .map(|code| {
+            let uri = expansion
+                .property_uris
+                .get(*code)
+                .map(String::as_str)
+                .or((*code == "status").then_some(STATUS_URI));
+            let mut parts = vec![json!({"url": "code", "valueCode": code})];
+            if let Some(uri) = uri {
+                parts.push(json!({"url": "uri", "valueUri": uri}));
+            }
+            json!({"url": EXPANSION_PROPERTY, "extension": parts})
+        })
+        .collect();
+    if !declarations.is_empty() {
+        result["extension"] = Value::Array(declarations);
+    }
     if !contains.is_empty() {
         result["contains"] = Value::Array(contains);
     }
@@ -955,25 +991,45 @@ fn entry_json(entry: &Entry, options: &Options, with_version: bool) -> Value {
             })
             .collect();
     }
-    let properties: Vec<Value> = options
-        .properties
-        .iter()
-        .flat_map(|wanted| {
-            entry
-                .properties
-                .iter()
-                .filter(move |(code, _)| code == wanted)
-                .map(|(code, value)| {
-                    let mut property = value.clone();
-                    property["code"] = json!(code);
-                    property
-                })
+    let properties: Vec<Value> = shown_properties(entry, options)
+        .map(|(code, value)| {
+            // R4 has no `contains.property`: R5's element as its cross-version extension.
+            let (key, value) = value
+                .as_object()
+                .and_then(|v| v.iter().next())
+                .map_or(("valueString", Value::Null), |(k, v)| {
+                    (k.as_str(), v.clone())
+                });
+            json!({
+                "url": CONTAINS_PROPERTY,
+                "extension": [{"url": "code", "valueCode": code}, {"url": "value", key: value}],
+            })
         })
         .collect();
     if !properties.is_empty() {
-        item["property"] = Value::Array(properties);
+        item["extension"] = Value::Array(properties);
     }
     item
+}
+
+/// R5's `ValueSet.expansion.contains.property`, as an R4 extension.
+const CONTAINS_PROPERTY: &str =
+    "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property";
+/// R5's `ValueSet.expansion.property`, as an R4 extension.
+const EXPANSION_PROPERTY: &str =
+    "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property";
+/// The URI of the standard `status` concept property.
+const STATUS_URI: &str = "http://hl7.org/fhir/concept-properties#status";
+
+/// The properties an expansion shows of `entry`: those asked for (`property`).
+fn shown_properties<'e>(
+    entry: &'e Entry,
+    options: &'e Options,
+) -> impl Iterator<Item = (&'e str, &'e Value)> + 'e {
+    entry.properties.iter().filter_map(move |(code, value)| {
+        let wanted = options.properties.iter().any(|p| p == code);
+        wanted.then_some((code.as_str(), value))
+    })
 }
 
 /// The current time as a FHIR instant.
