@@ -744,8 +744,8 @@ fn check(
     if let Some(display) = coding.display.as_deref() {
         let before = out.issues.len();
         check_display(&cs, index, display, request, path, &mut out.issues);
-        // A wrong display makes the answer "not valid" (a warning only inside
-        // a CodeableConcept), unless the request is lenient about displays.
+        // A wrong display makes the answer "not valid", unless the request is
+        // lenient about displays (then it is a warning).
         let wrong = out.issues[before..]
             .iter()
             .any(|i| i.tx_code == "invalid-display" && i.severity != "information");
@@ -895,12 +895,8 @@ fn check_display(
             .collect(),
         None => all.clone(),
     };
-    let normal = |s: &str| {
-        s.split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .to_lowercase()
-    };
+    // Case is forgiven; spacing is not (`Display  1` is another display).
+    let normal = |s: &str| s.to_lowercase();
     if candidates.iter().any(|(v, _)| normal(v) == normal(display)) {
         return;
     }
@@ -950,17 +946,33 @@ fn check_display(
             asked.unwrap_or("--")
         ));
     }
-    let warning = request.lenient_display || request.form == Form::CodeableConcept;
+    let warning = request.lenient_display;
     let issue = if warning {
         TxIssue::warning("invalid", "invalid-display", text)
     } else {
         TxIssue::error("invalid", "invalid-display", text)
     };
-    let issue = issue.id(if candidates.is_empty() && language.is_some() {
-        "NO_VALID_DISPLAY_FOUND_NONE_FOR_LANG_ERR"
+    // Right but for its spacing is told apart.
+    let spaced = |s: &str| {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
+    let only_spacing = candidates.iter().any(|(v, _)| spaced(v) == spaced(display));
+    let issue = if only_spacing {
+        TxIssue {
+            text: issue
+                .text
+                .replacen("Wrong Display Name", "Wrong whitespace in Display Name", 1),
+            ..issue
+        }
+        .id("Display_Name_WS_for__should_be_one_of__instead_of")
+    } else if candidates.is_empty() && language.is_some() {
+        issue.id("NO_VALID_DISPLAY_FOUND_NONE_FOR_LANG_ERR")
     } else {
-        "Display_Name_for__should_be_one_of__instead_of"
-    });
+        issue.id("Display_Name_for__should_be_one_of__instead_of")
+    };
     issues.push(issue.at(at(path, "display")));
 }
 
