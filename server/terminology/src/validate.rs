@@ -414,52 +414,87 @@ fn check(
     let system = match coding.system.as_deref() {
         Some(system) => system.to_owned(),
         None => {
-            let inferred = members.and_then(|m| {
-                let mut systems: Vec<&str> = m
-                    .entries
-                    .iter()
-                    .filter(|e| e.code == code)
-                    .map(|e| e.system.as_str())
-                    .collect();
-                systems.dedup();
-                match systems.as_slice() {
-                    [one] => Some(one.to_string()),
-                    _ => None,
+            // The systems of the value set that have the code.
+            let mut systems: Vec<&str> = members
+                .map(|m| {
+                    m.entries
+                        .iter()
+                        .filter(|e| e.code == code)
+                        .map(|e| e.system.as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            systems.sort_unstable();
+            systems.dedup();
+            let may_infer = request.infer_system || request.form == Form::Code;
+            match (systems.as_slice(), may_infer, vs_name) {
+                ([one], true, _) => {
+                    out.system = Some((*one).to_owned());
+                    (*one).to_owned()
                 }
-            });
-            match inferred {
-                Some(system) if request.infer_system || request.form == Form::Code => {
-                    out.system = Some(system.clone());
-                    system
+                (found, true, Some(vs)) => {
+                    // Several candidates is a code problem; none, a missing system.
+                    let issue_type = if found.is_empty() {
+                        "not-found"
+                    } else {
+                        "code-invalid"
+                    };
+                    let why = if found.is_empty() {
+                        let mut held: Vec<&str> = members
+                            .map(|m| m.entries.iter().map(|e| e.system.as_str()).collect())
+                            .unwrap_or_default();
+                        held.sort_unstable();
+                        held.dedup();
+                        format!(
+                            "the code is not in the value set's expansion (of [{}])",
+                            held.join(", ")
+                        )
+                    } else {
+                        format!(
+                            "value set expansion has multiple matches: [{}]",
+                            found.join(", ")
+                        )
+                    };
+                    out.issues.push(
+                        TxIssue::error(
+                            issue_type,
+                            "cannot-infer",
+                            format!(
+                                "The System URI could not be determined for the code '{code}' in the ValueSet '{vs}': {why}"
+                            ),
+                        )
+                        .id("UNABLE_TO_INFER_CODESYSTEM")
+                        .at(at(path, "code")),
+                    );
+                    out.issues.push(not_in_vs(
+                        None,
+                        code,
+                        coding.display.as_deref(),
+                        vs,
+                        path,
+                        in_cc,
+                    ));
+                    return out;
                 }
                 _ => {
-                    let text = match (request.infer_system, vs_name) {
-                        (true, Some(vs)) => format!(
-                            "Unable to infer the code system for the code '{code}' from the value set '{vs}'"
-                        ),
-                        _ => "Coding has no system. A code with no system has no defined meaning, and it cannot be validated. A system should be provided".to_owned(),
-                    };
-                    let issue = if request.infer_system {
-                        TxIssue::error("not-found", "cannot-infer", text)
-                            .id("UNABLE_TO_INFER_CODESYSTEM")
-                            .at(at(path, "code"))
-                    } else {
-                        TxIssue::warning("invalid", "invalid-data", text)
-                            .id("Coding_has_no_system__cannot_validate")
-                            .at(path_or(path, "code"))
-                    };
-                    out.issues.push(issue);
+                    out.issues.push(
+                        TxIssue::warning(
+                            "invalid",
+                            "invalid-data",
+                            "Coding has no system. A code with no system has no defined meaning, and it cannot be validated. A system should be provided",
+                        )
+                        .id("Coding_has_no_system__cannot_validate")
+                        .at(path_or(path, "code")),
+                    );
                     if let Some(vs) = vs_name {
-                        if !request.infer_system {
-                            out.issues.push(not_in_vs(
-                                None,
-                                code,
-                                coding.display.as_deref(),
-                                vs,
-                                path,
-                                in_cc,
-                            ));
-                        }
+                        out.issues.push(not_in_vs(
+                            None,
+                            code,
+                            coding.display.as_deref(),
+                            vs,
+                            path,
+                            in_cc,
+                        ));
                     }
                     return out;
                 }
@@ -573,6 +608,16 @@ fn check(
                 .id("Terminology_TX_System_ValueSet2")
                 .at(at(path, "system")),
             );
+            if let Some(vs) = vs_name {
+                out.issues.push(not_in_vs(
+                    Some(&system),
+                    code,
+                    coding.display.as_deref(),
+                    vs,
+                    path,
+                    in_cc,
+                ));
+            }
             return out;
         }
         let known = scope.code_system_versions(&system);
@@ -585,7 +630,7 @@ fn check(
                 "A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot be validated. No versions of this code system are known"
             ),
             // Inside a value set that was expanded, the system is named bare.
-            (None, _) if members.is_some() => format!(
+            (None, _) if members.is_some() && system.contains(':') => format!(
                 "A definition for CodeSystem {system} could not be found, so the code cannot be validated"
             ),
             (None, _) => format!(

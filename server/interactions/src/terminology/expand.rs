@@ -13,11 +13,10 @@ const MAX_UNPAGED: usize = 100_000;
 
 /// Request parameters an expansion echoes in `expansion.parameter`, with the
 /// type a query-string value of each takes.
-const ECHOED: [(&str, &str); 11] = [
+const ECHOED: [(&str, &str); 10] = [
     ("designation", "valueString"),
     ("excludeNested", "valueBoolean"),
     ("includeDesignations", "valueBoolean"),
-    ("includeDefinition", "valueBoolean"),
     ("activeOnly", "valueBoolean"),
     ("displayLanguage", "valueCode"),
     ("filter", "valueString"),
