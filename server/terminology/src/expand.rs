@@ -124,6 +124,8 @@ pub struct Entry {
     pub designations: Vec<Designation>,
     /// Its properties (code and `value[x]` as JSON).
     pub properties: Vec<(String, Value)>,
+    /// Its definition, for the `definition` property.
+    pub definition: Option<String>,
 }
 
 /// The result of expanding a value set.
@@ -420,6 +422,7 @@ fn stored_expansion(value_set: &Value) -> Expansion {
                     abstract_: item.get("abstract") == Some(&Value::Bool(true)),
                     designations: Vec::new(),
                     properties: Vec::new(),
+                    definition: None,
                 });
             }
             walk(item, out);
@@ -536,6 +539,7 @@ fn system_part(
                         abstract_: false,
                         designations: Vec::new(),
                         properties: Vec::new(),
+                        definition: None,
                     })
                 })
                 .collect());
@@ -618,6 +622,7 @@ fn system_part(
             abstract_: concept.abstract_,
             designations,
             properties: concept.properties.clone(),
+            definition: concept.definition.clone(),
         }
     };
     if !concepts.is_empty() {
@@ -914,7 +919,7 @@ pub fn to_value_set(
         result["parameter"] = Value::Array(parameters);
     }
     // The properties shown, declared with their URIs.
-    let mut declared: Vec<&str> = Vec::new();
+    let mut declared: Vec<String> = Vec::new();
     for entry in &expansion.entries {
         for (code, _) in shown_properties(entry, options) {
             if !declared.contains(&code) {
@@ -927,9 +932,13 @@ pub fn to_value_set(
         .map(|code| {
             let uri = expansion
                 .property_uris
-                .get(*code)
+                .get(code.as_str())
                 .map(String::as_str)
-                .or((*code == "status").then_some(STATUS_URI));
+                .or(match code.as_str() {
+                    "status" => Some(STATUS_URI),
+                    "definition" => Some(DEFINITION_URI),
+                    _ => None,
+                });
             let mut parts = vec![json!({"url": "code", "valueCode": code})];
             if let Some(uri) = uri {
                 parts.push(json!({"url": "uri", "valueUri": uri}));
@@ -992,6 +1001,7 @@ fn entry_json(entry: &Entry, options: &Options, with_version: bool) -> Value {
             .collect();
     }
     let properties: Vec<Value> = shown_properties(entry, options)
+        .into_iter()
         .map(|(code, value)| {
             // R4 has no `contains.property`: R5's element as its cross-version extension.
             let (key, value) = value
@@ -1020,16 +1030,25 @@ const EXPANSION_PROPERTY: &str =
     "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property";
 /// The URI of the standard `status` concept property.
 const STATUS_URI: &str = "http://hl7.org/fhir/concept-properties#status";
+/// The URI of the standard `definition` concept property.
+const DEFINITION_URI: &str = "http://hl7.org/fhir/concept-properties#definition";
 
-/// The properties an expansion shows of `entry`: those asked for (`property`).
-fn shown_properties<'e>(
-    entry: &'e Entry,
-    options: &'e Options,
-) -> impl Iterator<Item = (&'e str, &'e Value)> + 'e {
-    entry.properties.iter().filter_map(move |(code, value)| {
-        let wanted = options.properties.iter().any(|p| p == code);
-        wanted.then_some((code.as_str(), value))
-    })
+/// The properties an expansion shows of `entry`: those asked for
+/// (`property`), `definition` among them.
+fn shown_properties(entry: &Entry, options: &Options) -> Vec<(String, Value)> {
+    let mut shown: Vec<(String, Value)> = entry
+        .properties
+        .iter()
+        .filter(|(code, _)| options.properties.iter().any(|p| p == code))
+        .cloned()
+        .collect();
+    if let (true, Some(definition)) = (
+        options.properties.iter().any(|p| p == "definition"),
+        &entry.definition,
+    ) {
+        shown.push(("definition".into(), json!({"valueString": definition})));
+    }
+    shown
 }
 
 /// The current time as a FHIR instant.

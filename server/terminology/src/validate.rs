@@ -243,7 +243,10 @@ pub fn validate_code(
     let mut issues: Vec<TxIssue> = Vec::new();
     // "No valid coding" is said when no coding is in the value set (not when
     // one is, but fails on its version).
-    if request.form == Form::CodeableConcept && !results.iter().any(|r| r.valid || r.member) {
+    if request.form == Form::CodeableConcept
+        && problem.is_none()
+        && !results.iter().any(|r| r.valid || r.member)
+    {
         if let Some(vs) = &vs_name {
             issues.push(
                 TxIssue::error(
@@ -307,7 +310,7 @@ pub fn validate_code(
             if let Some(normalized) = &chosen.normalized {
                 parameters.push(json!({"name": "normalized-code", "valueCode": normalized}));
             }
-            if let Some(status) = chosen.status.as_deref().filter(|_| chosen.inactive) {
+            if let Some(status) = chosen.status.as_deref().filter(|s| *s != "active") {
                 parameters.push(json!({"name": "status", "valueCode": status}));
             }
         }
