@@ -452,3 +452,43 @@ async fn eventually(srv: &Server, path: &str) -> Value {
     }
     panic!("GET {path} never answered 200");
 }
+
+#[tokio::test]
+async fn a_definition_written_through_one_replica_is_used_by_another() {
+    let db = crate::support::Database::fresh(crate::support::Backend::Postgres);
+    let first = Server::start_on(&db);
+    // Another replica: the same database, its own data folder.
+    let elsewhere = crate::support::Database::fresh(crate::support::Backend::Sqlite);
+    let replica = crate::support::Database {
+        url: db.url.clone(),
+        dir: elsewhere.dir.clone(),
+    };
+    let second = Server::start_on(&replica);
+    let (system, value_set, _) = definitions(&first).await;
+    // The second replica reads the stored definitions once, at its first need.
+    let (_, before) = get(&second, &format!("ValueSet/$expand?url={value_set}")).await;
+    assert_eq!(before["expansion"]["total"], 5, "{before}");
+
+    let found = first.get_json(&format!("CodeSystem?url={system}")).await;
+    let mut cs = found["entry"][0]["resource"].clone();
+    let id = cs["id"].as_str().unwrap().to_owned();
+    cs["concept"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"code": "green", "display": "Green"}));
+    let response = first
+        .send(Method::PUT, &format!("CodeSystem/{id}"), &cs)
+        .await;
+    assert_eq!(response.status(), 200);
+    // The second replica sees it through the change feed, its cache dropped.
+    let mut total = Value::Null;
+    for _ in 0..100 {
+        let (_, after) = get(&second, &format!("ValueSet/$expand?url={value_set}")).await;
+        total = after["expansion"]["total"].clone();
+        if total == 6 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(total, 6, "the change reached the other replica");
+}

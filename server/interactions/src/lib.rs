@@ -10,6 +10,7 @@ mod bundle;
 pub mod capabilities;
 pub mod conditional;
 pub mod create;
+pub mod definitions;
 pub mod delete;
 mod error;
 pub mod everything;

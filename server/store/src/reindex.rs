@@ -186,4 +186,19 @@ impl Store {
         }
         Ok(out)
     }
+
+    /// The position of the latest version written (0 for an empty store).
+    pub async fn latest_change(&self) -> Result<i64> {
+        let row = self
+            .reader
+            .query_one_raw(
+                self.dialect
+                    .stmt("SELECT COALESCE(MAX(seq), 0) FROM resource_version", vec![]),
+            )
+            .await?;
+        Ok(match row {
+            Some(row) => row.try_get_by_index(0)?,
+            None => 0,
+        })
+    }
 }

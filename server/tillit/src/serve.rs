@@ -22,6 +22,8 @@ pub async fn serve(
     if let Some(terminology) = repo.validation.terminology.clone() {
         import_code_systems(config, &terminology);
     }
+    // Definitions other replicas write reach this one through the change feed.
+    tillit_interactions::definitions::follow(repo.clone(), std::time::Duration::from_secs(2));
     let text = tillit_interactions::text::TextIndex::open(Some(&config.data_dir.join("fulltext")))
         .map_err(|e| startup::StartupError::Other(format!("full-text index: {e}")))?;
     let text = std::sync::Arc::new(text);
