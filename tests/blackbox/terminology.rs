@@ -282,23 +282,28 @@ db_test!(lookup_subsumes_and_translate, |srv| {
     assert!(capabilities.to_string().contains(&system));
 });
 
+/// Adds the code `green` to code system `system` (an update through `srv`).
+async fn add_green(srv: &Server, system: &str) {
+    let found = srv.get_json(&format!("CodeSystem?url={system}")).await;
+    let mut cs = found["entry"][0]["resource"].clone();
+    let id = cs["id"].as_str().unwrap().to_owned();
+    cs["concept"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"code": "green", "display": "Green"}));
+    let response = srv
+        .send(Method::PUT, &format!("CodeSystem/{id}"), &cs)
+        .await;
+    assert_eq!(response.status(), 200);
+}
+
 db_test!(
     a_changed_code_system_is_used_at_once_and_refusals_say_why,
     |srv| {
         let (system, value_set, _) = definitions(srv).await;
         let (_, before) = get(srv, &format!("ValueSet/$expand?url={value_set}")).await;
         assert_eq!(before["expansion"]["total"], 5);
-        let found = srv.get_json(&format!("CodeSystem?url={system}")).await;
-        let mut cs = found["entry"][0]["resource"].clone();
-        let id = cs["id"].as_str().unwrap().to_owned();
-        cs["concept"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"code": "green", "display": "Green"}));
-        let response = srv
-            .send(Method::PUT, &format!("CodeSystem/{id}"), &cs)
-            .await;
-        assert_eq!(response.status(), 200);
+        add_green(srv, &system).await;
         let (_, after) = get(srv, &format!("ValueSet/$expand?url={value_set}")).await;
         assert_eq!(
             after["expansion"]["total"], 6,
@@ -469,17 +474,7 @@ async fn a_definition_written_through_one_replica_is_used_by_another() {
     let (_, before) = get(&second, &format!("ValueSet/$expand?url={value_set}")).await;
     assert_eq!(before["expansion"]["total"], 5, "{before}");
 
-    let found = first.get_json(&format!("CodeSystem?url={system}")).await;
-    let mut cs = found["entry"][0]["resource"].clone();
-    let id = cs["id"].as_str().unwrap().to_owned();
-    cs["concept"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"code": "green", "display": "Green"}));
-    let response = first
-        .send(Method::PUT, &format!("CodeSystem/{id}"), &cs)
-        .await;
-    assert_eq!(response.status(), 200);
+    add_green(&first, &system).await;
     // The second replica sees it through the change feed, its cache dropped.
     let mut total = Value::Null;
     for _ in 0..100 {

@@ -335,6 +335,19 @@ async fn type_operation(
     run_validate(&app, &t, None, &req, Some(body)).await
 }
 
+/// An operation's POST body, if any, with its media type checked when it
+/// has content.
+fn operation_body(req: &FhirRequest, body: Option<RawBody>) -> Result<Option<Bytes>> {
+    let Some(body) = body else {
+        return Ok(None);
+    };
+    let bytes = body.map_err(body_refused)?;
+    if !bytes.iter().all(u8::is_ascii_whitespace) {
+        check_content_type(&req.headers, false)?;
+    }
+    Ok(Some(bytes))
+}
+
 /// `$validate` on a type or an instance: 200 with the OperationOutcome.
 async fn run_validate(
     app: &AppState,
@@ -343,16 +356,7 @@ async fn run_validate(
     req: &FhirRequest,
     body: Option<RawBody>,
 ) -> Result<Response> {
-    let body = match body {
-        Some(body) => {
-            let bytes = body.map_err(body_refused)?;
-            if !bytes.iter().all(u8::is_ascii_whitespace) {
-                check_content_type(&req.headers, false)?;
-            }
-            Some(bytes)
-        }
-        None => None,
-    };
+    let body = operation_body(req, body)?;
     let request = validate::Request {
         resource_type: t,
         id,
@@ -378,16 +382,7 @@ async fn run_terminology(
     req: &FhirRequest,
     body: Option<RawBody>,
 ) -> Result<Response> {
-    let body = match body {
-        Some(body) => {
-            let bytes = body.map_err(body_refused)?;
-            if !bytes.iter().all(u8::is_ascii_whitespace) {
-                check_content_type(&req.headers, false)?;
-            }
-            Some(bytes)
-        }
-        None => None,
-    };
+    let body = operation_body(req, body)?;
     let request = terminology::Request {
         resource_type: t,
         id,

@@ -403,6 +403,10 @@ fn check(
         ..Checked::default()
     };
     let in_cc = request.form == Form::CodeableConcept;
+    // "Not in the value set", when a value set is asked about.
+    let not_in = |system: Option<&str>, code: &str| {
+        vs_name.map(|vs| not_in_vs(system, code, coding.display.as_deref(), vs, path, in_cc))
+    };
     let Some(code) = coding.code.as_deref() else {
         out.issues.push(
             TxIssue::error(
@@ -469,14 +473,7 @@ fn check(
                         .id("UNABLE_TO_INFER_CODESYSTEM")
                         .at(at(path, "code")),
                     );
-                    out.issues.push(not_in_vs(
-                        None,
-                        code,
-                        coding.display.as_deref(),
-                        vs,
-                        path,
-                        in_cc,
-                    ));
+                    out.issues.extend(not_in(None, code));
                     return out;
                 }
                 _ => {
@@ -489,16 +486,7 @@ fn check(
                         .id("Coding_has_no_system__cannot_validate")
                         .at(path_or(path, "code")),
                     );
-                    if let Some(vs) = vs_name {
-                        out.issues.push(not_in_vs(
-                            None,
-                            code,
-                            coding.display.as_deref(),
-                            vs,
-                            path,
-                            in_cc,
-                        ));
-                    }
+                    out.issues.extend(not_in(None, code));
                     return out;
                 }
             }
@@ -524,15 +512,8 @@ fn check(
             out.found = true;
             out.member = members.is_none_or(|m| m.contains(&system, code));
             out.valid = out.member || vs_name.is_none();
-            if let (false, Some(vs)) = (out.member, vs_name) {
-                out.issues.push(not_in_vs(
-                    Some(&system),
-                    code,
-                    coding.display.as_deref(),
-                    vs,
-                    path,
-                    in_cc,
-                ));
+            if !out.member {
+                out.issues.extend(not_in(Some(&system), code));
             }
         } else {
             out.issues.push(
@@ -544,16 +525,7 @@ fn check(
                 .id("Unknown_Code_in")
                 .at(at(path, "code")),
             );
-            if let Some(vs) = vs_name {
-                out.issues.push(not_in_vs(
-                    Some(&system),
-                    code,
-                    coding.display.as_deref(),
-                    vs,
-                    path,
-                    in_cc,
-                ));
-            }
+            out.issues.extend(not_in(Some(&system), code));
         }
         return out;
     }
@@ -579,27 +551,33 @@ fn check(
             chosen = choice.cs;
         }
     }
-    let version = request
-        .versions
-        .force
-        .get(&system)
-        .cloned()
-        .or_else(|| coding.version.clone())
-        .or_else(|| {
-            // The latest version the value set holds the code in (else of the system).
-            members.and_then(|m| {
-                let of_system = || m.entries.iter().filter(|e| e.system == system);
-                let latest = |entries: Vec<&expand::Entry>| {
-                    entries
-                        .into_iter()
-                        .filter_map(|e| e.version.clone())
-                        .max_by(|a, b| crate::compare_versions(a, b))
-                };
-                latest(of_system().filter(|e| e.code == code).collect())
-                    .or_else(|| latest(of_system().collect()))
-            })
+    // Otherwise: the forced version, the coding's, or the value set's latest.
+    let version = chosen
+        .is_none()
+        .then(|| {
+            request
+                .versions
+                .force
+                .get(&system)
+                .cloned()
+                .or_else(|| coding.version.clone())
+                .or_else(|| {
+                    // The latest version the value set holds the code in (else of the system).
+                    members.and_then(|m| {
+                        let of_system = || m.entries.iter().filter(|e| e.system == system);
+                        let latest = |entries: Vec<&expand::Entry>| {
+                            entries
+                                .into_iter()
+                                .filter_map(|e| e.version.clone())
+                                .max_by(|a, b| crate::compare_versions(a, b))
+                        };
+                        latest(of_system().filter(|e| e.code == code).collect())
+                            .or_else(|| latest(of_system().collect()))
+                    })
+                })
+                .or_else(|| request.versions.default.get(&system).cloned())
         })
-        .or_else(|| request.versions.default.get(&system).cloned());
+        .flatten();
     let Some(cs) = chosen.or_else(|| scope.code_system(&system, version.as_deref())) else {
         if scope.value_set(&system, None).is_some() {
             out.issues.push(
@@ -611,16 +589,7 @@ fn check(
                 .id("Terminology_TX_System_ValueSet2")
                 .at(at(path, "system")),
             );
-            if let Some(vs) = vs_name {
-                out.issues.push(not_in_vs(
-                    Some(&system),
-                    code,
-                    coding.display.as_deref(),
-                    vs,
-                    path,
-                    in_cc,
-                ));
-            }
+            out.issues.extend(not_in(Some(&system), code));
             return out;
         }
         let known = scope.code_system_versions(&system);
@@ -649,16 +618,7 @@ fn check(
                 })
                 .at(at(path, "system")),
         );
-        if let Some(vs) = vs_name {
-            out.issues.push(not_in_vs(
-                Some(&system),
-                code,
-                coding.display.as_deref(),
-                vs,
-                path,
-                in_cc,
-            ));
-        }
+        out.issues.extend(not_in(Some(&system), code));
         // A system we hold no version of is unknown as a whole.
         out.unknown_system = Some(match &version {
             Some(version) if !known.is_empty() => format!("{system}|{version}"),
@@ -713,17 +673,8 @@ fn check(
         };
         let fragment = cs.content == "fragment";
         out.issues.push(issue.at(at(path, "code")));
-        if let Some(vs) = vs_name {
-            if !fragment {
-                out.issues.push(not_in_vs(
-                    Some(&system),
-                    code,
-                    coding.display.as_deref(),
-                    vs,
-                    path,
-                    in_cc,
-                ));
-            }
+        if !fragment {
+            out.issues.extend(not_in(Some(&system), code));
         }
         // A code a fragment lacks may be valid: not an error, in the value set or not.
         out.valid = fragment;
@@ -778,14 +729,7 @@ fn check(
             );
         }
         if !member {
-            out.issues.push(not_in_vs(
-                Some(&system),
-                &concept.code,
-                coding.display.as_deref(),
-                vs,
-                path,
-                in_cc,
-            ));
+            out.issues.extend(not_in(Some(&system), &concept.code));
             valid = false;
         }
     }
@@ -828,15 +772,8 @@ fn check(
                 .id("STATUS_CODE_WARNING_CODE")
                 .at(at(path, "code")),
             );
-            if let (Some(vs), true) = (vs_name, out.member) {
-                out.issues.push(not_in_vs(
-                    Some(&system),
-                    &concept.code,
-                    coding.display.as_deref(),
-                    vs,
-                    path,
-                    in_cc,
-                ));
+            if out.member {
+                out.issues.extend(not_in(Some(&system), &concept.code));
             }
             valid = false;
         }
@@ -862,15 +799,8 @@ fn check(
             .at(at(path, "code")),
         );
         // Not selectable here means not in the value set, for this request.
-        if let (Some(vs), true) = (vs_name, out.member) {
-            out.issues.push(not_in_vs(
-                Some(&system),
-                &concept.code,
-                coding.display.as_deref(),
-                vs,
-                path,
-                in_cc,
-            ));
+        if out.member {
+            out.issues.extend(not_in(Some(&system), &concept.code));
         }
         valid = false;
     }

@@ -13,13 +13,7 @@ pub(super) fn lookup(context: &Context) -> Result<Value, TxError> {
     let field = |name: &str| coding.and_then(|c| c.get(name)).and_then(Value::as_str);
     let system = field("system")
         .or_else(|| inputs.text("system"))
-        .or_else(|| {
-            context
-                .instance
-                .as_ref()
-                .and_then(|cs| cs.get("url"))
-                .and_then(Value::as_str)
-        })
+        .or_else(|| context.instance_url())
         .ok_or_else(|| TxError::invalid("$lookup needs a system (or a coding)"))?;
     let code = field("code")
         .or_else(|| inputs.text("code"))

@@ -153,6 +153,11 @@ impl Context {
         scope.with_supplements(&supplements)
     }
 
+    /// The canonical URL of the instance an instance-level call is on.
+    fn instance_url(&self) -> Option<&str> {
+        self.instance.as_ref()?.get("url")?.as_str()
+    }
+
     /// The value set the request is about: the instance, a `valueSet`
     /// resource, or the one `url` (and `valueSetVersion`) names.
     fn value_set(&self, scope: &Scope) -> Result<Arc<Value>, TxError> {

@@ -17,13 +17,7 @@ pub(super) fn subsumes(context: &Context) -> Result<Value, TxError> {
     };
     let system = coding("codingA", "system")
         .or_else(|| inputs.text("system"))
-        .or_else(|| {
-            context
-                .instance
-                .as_ref()
-                .and_then(|cs| cs.get("url"))
-                .and_then(Value::as_str)
-        })
+        .or_else(|| context.instance_url())
         .ok_or_else(|| TxError::invalid("$subsumes needs a system (or codingA and codingB)"))?;
     let code_a = coding("codingA", "code").or_else(|| inputs.text("codeA"));
     let code_b = coding("codingB", "code").or_else(|| inputs.text("codeB"));

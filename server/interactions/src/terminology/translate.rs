@@ -37,10 +37,7 @@ pub(super) fn translate(context: &Context) -> Result<Value, TxError> {
         (system, target_system)
     };
     let map = context
-        .instance
-        .as_ref()
-        .and_then(|m| m.get("url"))
-        .and_then(Value::as_str)
+        .instance_url()
         .or_else(|| inputs.text("url"))
         .map(str::to_owned);
     let request = Request {
